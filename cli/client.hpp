@@ -1,0 +1,57 @@
+#pragma once
+// kexecctl's connection to kexecd, and how its errors become exit codes.
+#include <memory>
+#include <optional>
+#include <sdbus-c++/sdbus-c++.h>
+#include <string>
+
+#include "kexecd-proxy.h"
+
+namespace kexecctl {
+
+// Exit codes, documented in kexecctl(1).
+enum Exit : int {
+    kOk = 0,
+    kFailed = 1,        // the operation failed (kexec refused, logind refused, …)
+    kUsage = 2,         // bad command line or invalid argument
+    kNotFound = 3,      // no such kernel, nothing staged
+    kDenied = 4,        // polkit said no
+    kUnreachable = 5,   // kexecd is not running / not reachable
+};
+
+struct Options {
+    bool json = false;
+    bool interactive = true;  // --no-ask-password clears it
+    bool quiet = false;
+    bool cold = false;
+    std::optional<std::string> cmdline;
+};
+
+class Manager final : public sdbus::ProxyInterfaces<org::kexecd1::Manager_proxy> {
+public:
+    explicit Manager(sdbus::IConnection& conn)
+        : ProxyInterfaces(conn, "org.kexecd1", "/org/kexecd1") {}
+    ~Manager() { unregisterProxy(); }
+    // One round trip for all properties.
+    std::map<std::string, sdbus::Variant> all();
+};
+
+class Client {
+public:
+    explicit Client(const Options& opts);
+    ~Client();
+    Manager& manager() { return *manager_; }
+    sdbus::IConnection& connection() { return *conn_; }
+    const Options& opts() const { return opts_; }
+
+private:
+    Options opts_;
+    std::unique_ptr<sdbus::IConnection> conn_;
+    std::unique_ptr<Manager> manager_;
+    pid_t agent_ = -1;
+};
+
+// Prints the error with a hint on what to do, returns the exit code.
+int reportError(const sdbus::Error& e);
+
+}  // namespace kexecctl

@@ -1,0 +1,59 @@
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cstdio>
+
+#include "verbs.hpp"
+
+namespace kexecctl {
+
+int verbList(Client& c, const Args& args) {
+    if (!args.empty()) {
+        std::fprintf(stderr, "kexecctl: list takes no arguments\n");
+        return kUsage;
+    }
+    auto kernels = c.manager().ListKernels();
+    auto props = c.manager().all();
+    auto staged = props["StagedKernel"].get<std::string>();
+    auto running = props["RunningVersion"].get<std::string>();
+
+    if (c.opts().json) {
+        nlohmann::json out = nlohmann::json::array();
+        for (auto& k : kernels)
+            out.push_back({{"version", k.get<0>()},
+                           {"image", k.get<1>()},
+                           {"initrds", k.get<2>()},
+                           {"bootable", k.get<3>()},
+                           {"reason", k.get<4>()},
+                           {"staged", k.get<1>() == staged},
+                           {"running", k.get<0>() == running}});
+        std::printf("%s\n", out.dump(2).c_str());
+        return kOk;
+    }
+    if (kernels.empty()) {
+        std::printf("No kernel images in /boot.\n");
+        return kOk;
+    }
+    size_t wv = 7, wi = 5;
+    for (auto& k : kernels) {
+        wv = std::max(wv, k.get<0>().size());
+        wi = std::max(wi, k.get<1>().size());
+    }
+    std::printf("  %-*s  %-8s  %-*s  %s\n", int(wv), "VERSION", "BOOTABLE", int(wi), "IMAGE", "NOTE");
+    bool firstBootable = true;
+    for (auto& k : kernels) {
+        std::string note;
+        auto add = [&note](const std::string& s) { note += (note.empty() ? "" : ", ") + s; };
+        if (k.get<1>() == staged) add("staged");
+        if (k.get<3>() && firstBootable) add("newest");
+        if (k.get<0>() == running) add("running");
+        if (!k.get<3>()) add(k.get<4>());
+        if (k.get<3>()) firstBootable = false;
+        std::printf("%c %-*s  %-8s  %-*s  %s\n", k.get<1>() == staged ? '*' : ' ', int(wv),
+                    k.get<0>().c_str(), k.get<3>() ? "yes" : "no", int(wi), k.get<1>().c_str(),
+                    note.c_str());
+    }
+    return kOk;
+}
+
+}  // namespace kexecctl

@@ -1,0 +1,72 @@
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+
+#include "verbs.hpp"
+
+namespace kexecctl {
+
+namespace {
+
+template <typename T>
+T get(const std::map<std::string, sdbus::Variant>& p, const char* key) {
+    auto it = p.find(key);
+    return it == p.end() ? T{} : it->second.get<T>();
+}
+
+}  // namespace
+
+int verbStatus(Client& c, const Args& args) {
+    if (!args.empty()) {
+        std::fprintf(stderr, "kexecctl: status takes no arguments\n");
+        return kUsage;
+    }
+    auto p = c.manager().all();
+    auto loaded = get<bool>(p, "Loaded");
+    auto version = get<std::string>(p, "StagedVersion");
+    auto kernel = get<std::string>(p, "StagedKernel");
+    auto initrds = get<std::vector<std::string>>(p, "StagedInitrds");
+    auto cmdline = get<std::string>(p, "StagedCmdline");
+    auto origin = get<std::string>(p, "StagedOrigin");
+    auto newest = get<std::string>(p, "NewestVersion");
+    auto running = get<std::string>(p, "RunningVersion");
+    auto autoStage = get<bool>(p, "AutoStage");
+
+    if (c.opts().json) {
+        nlohmann::json j = {{"loaded", loaded},       {"staged_version", version},
+                            {"staged_kernel", kernel}, {"staged_initrds", initrds},
+                            {"staged_cmdline", cmdline}, {"staged_origin", origin},
+                            {"newest_version", newest}, {"running_version", running},
+                            {"auto_stage", autoStage}};
+        std::printf("%s\n", j.dump(2).c_str());
+        return kOk;
+    }
+
+    auto row = [](const char* k, const std::string& v) { std::printf("%12s: %s\n", k, v.c_str()); };
+    if (!version.empty()) {
+        row("Staged", version + (origin == "simulated" ? " (simulated)" : ""));
+        row("Kernel", kernel);
+        for (size_t i = 0; i < initrds.size(); ++i) row(i ? "" : "Initrd", initrds[i]);
+        if (initrds.empty()) row("Initrd", "(none)");
+        row("Cmdline", cmdline);
+    } else if (origin == "foreign") {
+        row("Staged", "a kernel loaded by another tool (kexecd leaves it alone)");
+    } else {
+        row("Staged", "nothing");
+    }
+    row("Loaded", loaded ? "yes" : "no");
+    row("Newest", newest.empty() ? "(no bootable kernel in /boot)" : newest);
+    row("Running", running);
+    row("AutoStage", autoStage ? "yes" : "no");
+
+    if (version.empty() && origin != "foreign" && !newest.empty())
+        std::printf("\nNothing staged: 'kexecctl stage' stages %s.\n", newest.c_str());
+    else if (!version.empty() && !newest.empty() && newest != version)
+        std::printf("\nA newer kernel is in /boot: 'kexecctl stage' stages %s.\n", newest.c_str());
+    else if (!version.empty())
+        std::printf("\n'systemctl kexec' or 'kexecctl reboot' boots it, skipping firmware and "
+                    "boot loader.\n");
+    return kOk;
+}
+
+}  // namespace kexecctl

@@ -1,0 +1,34 @@
+#include "authz.hpp"
+
+namespace kexecd {
+
+namespace {
+
+struct Rule {
+    std::string_view method;
+    Authorization::Kind kind;
+    std::string_view action;
+    std::string_view customAction;  // when the caller chose the command line
+};
+
+constexpr Rule kTable[] = {
+    {"ListKernels", Authorization::Kind::Public, "", ""},
+    {"StageNewest", Authorization::Kind::Polkit, "org.kexecd1.stage", ""},
+    {"Stage", Authorization::Kind::Polkit, "org.kexecd1.stage", "org.kexecd1.stage-custom"},
+    {"Rescan", Authorization::Kind::Polkit, "org.kexecd1.stage", ""},
+    {"Unstage", Authorization::Kind::Polkit, "org.kexecd1.unstage", ""},
+    {"Reboot", Authorization::Kind::Polkit, "org.kexecd1.reboot", ""},
+};
+
+}  // namespace
+
+Authorization authorizationFor(std::string_view method, bool customCmdline) {
+    for (const auto& r : kTable) {
+        if (r.method != method) continue;
+        std::string_view action = customCmdline && !r.customAction.empty() ? r.customAction : r.action;
+        return Authorization{r.kind, std::string(action)};
+    }
+    return Authorization{Authorization::Kind::Deny, ""};
+}
+
+}  // namespace kexecd

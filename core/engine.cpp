@@ -1,0 +1,312 @@
+#include "engine.hpp"
+
+#include <spdlog/spdlog.h>
+#include <sys/utsname.h>
+
+#include <algorithm>
+
+#include "cmdline.hpp"
+#include "error.hpp"
+
+namespace kexecd {
+
+void validateVersionArgument(const std::string& version) {
+    if (version.size() > 255)
+        throw Error(ErrorCode::InvalidArgument, "version is longer than any kernel release");
+    for (unsigned char c : version) {
+        if (std::isalnum(c) || c == '.' || c == '-' || c == '_' || c == '+' || c == '~') continue;
+        throw Error(ErrorCode::InvalidArgument,
+                    "version may contain only letters, digits and . - _ + ~ (got \"" +
+                        version.substr(0, 64) + "\"); 'kexecctl list' shows the versions");
+    }
+}
+
+Engine::Engine(Root root, Config config, KexecBackend& backend)
+    : root_(std::move(root)), config_(std::move(config)), backend_(backend), discovery_(root_) {
+    // Under --root the "running" kernel is the tree's, so that a sample tree
+    // can say which kernel it runs.
+    auto rel = readSmallFile(root_.path("/proc/sys/kernel/osrelease"));
+    if (rel) {
+        runningVersion_ = rel->substr(0, rel->find('\n'));
+    } else {
+        struct utsname u {};
+        ::uname(&u);
+        runningVersion_ = u.release;
+    }
+}
+
+std::filesystem::path Engine::stateFile() const {
+    // A simulation never shares a file with real staging, so that running
+    // --simulate on a live system cannot clobber the real record.
+    return root_.path(backend_.simulated() ? "/run/kexecd/simulated.json"
+                                           : "/run/kexecd/state.json");
+}
+
+void Engine::setListener(StatusListener l) {
+    std::lock_guard lock(opMutex_);
+    listener_ = std::move(l);
+}
+
+Status Engine::status() const {
+    std::lock_guard lock(statusMutex_);
+    return status_;
+}
+
+std::optional<std::string> Engine::start() {
+    std::lock_guard lock(opMutex_);
+    try {
+        staged_ = loadState(stateFile());
+    } catch (const Error& e) {
+        spdlog::warn("ignoring unreadable state: {}", e.what());
+        staged_.reset();
+    }
+    if (staged_ && staged_->simulated != backend_.simulated()) staged_.reset();
+    if (staged_ && backend_.simulated()) static_cast<SimulatedKexec&>(backend_).restore(true);
+    if (staged_) spdlog::info("staged before restart: {} ({})", staged_->version, staged_->kernel);
+
+    std::optional<std::string> problem;
+    try {
+        if (config_.autoStage) {
+            rescanLocked();
+        } else {
+            scanLocked();
+            reconcileLocked();
+        }
+    } catch (const Error& e) {
+        problem = e.what();
+    }
+    publishLocked();
+    return problem;
+}
+
+std::vector<Kernel> Engine::scanLocked() {
+    auto kernels = discovery_.scan({config_.requireInitrd, config_.requireModules});
+    const Kernel* n = newestBootable(kernels);
+    newest_ = n ? n->version : "";
+    return kernels;
+}
+
+std::vector<Kernel> Engine::listKernels() {
+    auto kernels = discovery_.scan({config_.requireInitrd, config_.requireModules});
+    // Never wait behind a staging to answer a read; the property catches up
+    // with the next change.
+    std::unique_lock lock(opMutex_, std::try_to_lock);
+    if (lock) {
+        const Kernel* n = newestBootable(kernels);
+        newest_ = n ? n->version : "";
+        publishLocked();
+    }
+    return kernels;
+}
+
+void Engine::reconcileLocked() {
+    bool loaded = backend_.loaded();
+    if (staged_ && !loaded) {
+        spdlog::warn("kernel {} is no longer loaded (unloaded by another tool); forgetting it",
+                     staged_->version);
+        staged_.reset();
+        try {
+            removeState(stateFile());
+        } catch (const Error& e) {
+            spdlog::warn("{}", e.what());
+        }
+    }
+    if (!staged_ && loaded && !foreign_)
+        spdlog::warn("a kernel loaded by another tool is staged; kexecd leaves it alone");
+    foreign_ = !staged_ && loaded;
+}
+
+void Engine::reconcile() {
+    std::lock_guard lock(opMutex_);
+    reconcileLocked();
+    publishLocked();
+}
+
+std::string Engine::derivedCmdline() const {
+    auto proc = readSmallFile(root_.path("/proc/cmdline"));
+    if (!proc)
+        throw Error(ErrorCode::Failed,
+                    "cannot read /proc/cmdline to derive the command line; pass one explicitly");
+    return deriveCmdline(*proc, config_.cmdlineRemove, config_.cmdlineAppend);
+}
+
+bool Engine::filesChanged(const Staged& s) const {
+    return std::any_of(s.files.begin(), s.files.end(), [this](const StagedFile& f) {
+        return statFileId(root_.path(f.path)) != f.id;
+    });
+}
+
+std::string Engine::stageLocked(const Kernel& k, const std::string& cmdline, bool custom) {
+    validateCmdline(cmdline);
+    Staged s{k.version, k.image, k.initrds, cmdline, custom, backend_.simulated(), {}};
+    LoadRequest req{root_.path(k.image), {}, cmdline};
+    // Identities are taken before the load: a file replaced in between shows
+    // up as changed at the next rescan and is staged again.
+    for (auto& p : [&] {
+             std::vector<std::string> all{k.image};
+             all.insert(all.end(), k.initrds.begin(), k.initrds.end());
+             return all;
+         }()) {
+        auto id = statFileId(root_.path(p));
+        if (!id) throw Error(ErrorCode::NotFound, p + " disappeared while staging; try again");
+        s.files.push_back({p, *id});
+        if (p != k.image) req.initrds.push_back(root_.path(p));
+    }
+
+    backend_.load(req);
+    if (foreign_) spdlog::warn("replaced a kernel loaded by another tool");
+    staged_ = s;
+    foreign_ = false;
+    spdlog::info("staged {} ({}{}{}) cmdline \"{}\"{}", k.version, k.image,
+                 k.initrds.empty() ? "" : ", initrd ",
+                 fmt::format("{}", fmt::join(k.initrds, " + ")), cmdline,
+                 s.simulated ? " [simulated]" : "");
+    try {
+        saveState(stateFile(), s);
+    } catch (const Error& e) {
+        publishLocked();
+        throw Error(ErrorCode::Failed, "staged " + k.version +
+                                           ", but could not record it (a restarted kexecd will "
+                                           "report it as foreign): " + e.what());
+    }
+    publishLocked();
+    return k.version;
+}
+
+std::string Engine::stage(const std::string& version, const std::string& cmdline) {
+    validateVersionArgument(version);
+    if (!cmdline.empty()) validateCmdline(cmdline);
+
+    std::lock_guard lock(opMutex_);
+    auto kernels = scanLocked();
+    reconcileLocked();
+
+    const Kernel* k = nullptr;
+    if (version.empty()) {
+        k = newestBootable(kernels);
+        if (!k) {
+            std::string why = kernels.empty() ? "no kernel images in /boot"
+                                              : "none of the kernels in /boot is bootable";
+            for (auto& c : kernels) why += "; " + c.version + ": " + c.reason;
+            throw Error(ErrorCode::NotFound, why);
+        }
+    } else {
+        for (auto& c : kernels) {
+            if (c.version != version) continue;
+            if (!k || (c.bootable && !k->bootable)) k = &c;
+        }
+        if (!k)
+            throw Error(ErrorCode::NotFound,
+                        "no kernel " + version + " in /boot; 'kexecctl list' shows what there is");
+        if (!k->bootable)
+            throw Error(ErrorCode::NotBootable,
+                        "kernel " + version + " cannot be staged: " + k->reason);
+    }
+    // Pinned by hand unless it is what AutoStage would pick anyway.
+    bool custom = !cmdline.empty() || k->version != newest_;
+    return stageLocked(*k, cmdline.empty() ? derivedCmdline() : cmdline, custom);
+}
+
+void Engine::unstageLocked() {
+    backend_.unload();
+    staged_.reset();
+    foreign_ = false;
+    publishLocked();
+    removeState(stateFile());
+}
+
+void Engine::unstage() {
+    std::lock_guard lock(opMutex_);
+    reconcileLocked();
+    if (!staged_ && !foreign_) {
+        publishLocked();
+        throw Error(ErrorCode::NotStaged, "nothing is staged");
+    }
+    unstageLocked();
+    spdlog::info("unstaged");
+}
+
+// The policy, in order:
+//  - a kernel loaded by another tool is left alone;
+//  - a staged kernel whose files were replaced (an initrd rebuilt after the
+//    kernel hook ran) is staged again, same version and command line;
+//  - a staged kernel that was removed or broke is replaced by the newest
+//    (AutoStage) or unstaged: its modules are gone, booting it would fail;
+//  - with AutoStage, a newer kernel replaces the staged one unless that one
+//    was chosen by hand.
+std::string Engine::rescanLocked() {
+    auto kernels = scanLocked();
+    reconcileLocked();
+    if (foreign_) {
+        publishLocked();
+        return "";
+    }
+    const Kernel* newest = newestBootable(kernels);
+
+    if (staged_) {
+        const Kernel* cur = nullptr;
+        for (auto& c : kernels)
+            if (c.image == staged_->kernel && c.version == staged_->version) cur = &c;
+        bool usable = cur && cur->bootable;
+        if (usable && filesChanged(*staged_)) {
+            spdlog::info("files of staged kernel {} changed; staging it again", cur->version);
+            return stageLocked(*cur, staged_->custom ? staged_->cmdline : derivedCmdline(),
+                               staged_->custom);
+        }
+        if (usable) {
+            if (!staged_->custom && config_.autoStage && newest &&
+                newest->version != staged_->version)
+                return stageLocked(*newest, derivedCmdline(), false);
+            publishLocked();
+            return staged_->version;
+        }
+        spdlog::warn("staged kernel {} {}", staged_->version,
+                     cur ? "cannot be booted any more: " + cur->reason : "was removed");
+        if (config_.autoStage && newest) return stageLocked(*newest, derivedCmdline(), false);
+        unstageLocked();
+        return "";
+    }
+    if (config_.autoStage && newest) return stageLocked(*newest, derivedCmdline(), false);
+    publishLocked();
+    return "";
+}
+
+std::string Engine::rescan() {
+    std::lock_guard lock(opMutex_);
+    return rescanLocked();
+}
+
+void Engine::reboot(Power& power) {
+    std::lock_guard lock(opMutex_);
+    reconcileLocked();
+    publishLocked();
+    if (!staged_ && !foreign_)
+        throw Error(ErrorCode::NotStaged,
+                    "nothing is staged; run 'kexecctl stage' first, or reboot normally");
+    power.rebootKexec(staged_ ? staged_->version : "a kernel loaded by another tool");
+}
+
+void Engine::publishLocked() {
+    Status s;
+    s.loaded = backend_.loaded();
+    if (staged_) {
+        s.stagedVersion = staged_->version;
+        s.stagedKernel = staged_->kernel;
+        s.stagedInitrds = staged_->initrds;
+        s.stagedCmdline = staged_->cmdline;
+        s.stagedOrigin = staged_->simulated ? "simulated" : "kexecd";
+    } else if (foreign_) {
+        s.stagedOrigin = "foreign";
+    }
+    s.newestVersion = newest_;
+    s.runningVersion = runningVersion_;
+    s.autoStage = config_.autoStage;
+    {
+        std::lock_guard lock(statusMutex_);
+        if (s == status_) return;
+        status_ = s;
+    }
+    if (listener_) listener_(s);
+}
+
+}  // namespace kexecd

@@ -1,0 +1,51 @@
+#pragma once
+// Small file helpers shared by the core. They throw kexecd::Error(Failed)
+// with the path and strerror in the message.
+#include <sys/stat.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+
+namespace kexecd {
+
+// Where every path the daemon touches lives: "/" in production, a test
+// fixture or sample tree with --root.
+class Root {
+public:
+    explicit Root(std::filesystem::path dir = "/") : dir_(std::move(dir)) {}
+    // path("/boot") -> <root>/boot
+    std::filesystem::path path(const std::filesystem::path& absolute) const {
+        return dir_ / absolute.relative_path();
+    }
+    // The inverse, for showing paths to users as the system sees them.
+    std::string display(const std::filesystem::path& p) const;
+    const std::filesystem::path& dir() const { return dir_; }
+
+private:
+    std::filesystem::path dir_;
+};
+
+// Identifies one version of a file: a rebuilt initrd gets a new inode or
+// mtime even when its size stays the same.
+struct FileId {
+    uint64_t dev = 0;
+    uint64_t ino = 0;
+    int64_t size = 0;
+    int64_t mtimeNs = 0;
+    bool operator==(const FileId&) const = default;
+};
+FileId fileIdOf(const struct stat& st);
+std::optional<FileId> statFileId(const std::filesystem::path& p);  // nullopt if missing
+
+// Whole small file (for /proc and /sys files); nullopt when it does not exist.
+std::optional<std::string> readSmallFile(const std::filesystem::path& p, size_t limit = 1 << 20);
+
+// Replaces p atomically (temp file, fsync, rename), so a crash leaves the old
+// or the new contents, never half of one.
+void writeFileAtomic(const std::filesystem::path& p, const std::string& contents, mode_t mode);
+
+std::string errnoText(int err);
+
+}  // namespace kexecd

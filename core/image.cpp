@@ -1,0 +1,201 @@
+#include "image.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+#include <functional>
+#include <vector>
+
+#include "fsutil.hpp"
+#include "unique_fd.hpp"
+#include "version.hpp"
+
+namespace kexecd {
+
+namespace {
+
+constexpr std::string_view kBanner = "Linux version ";
+// A decompressed arm64 kernel is ~30-60 MB; stop well past that so a corrupt
+// or hostile file cannot make discovery decompress forever.
+constexpr size_t kMaxScan = 512u << 20;
+constexpr size_t kChunk = 1u << 20;
+
+uint16_t le16(const unsigned char* p) { return static_cast<uint16_t>(p[0] | (p[1] << 8)); }
+uint32_t le32(const unsigned char* p) {
+    return static_cast<uint32_t>(p[0]) | (static_cast<uint32_t>(p[1]) << 8) |
+           (static_cast<uint32_t>(p[2]) << 16) | (static_cast<uint32_t>(p[3]) << 24);
+}
+
+bool preadAll(int fd, void* buf, size_t len, off_t off, size_t* got) {
+    size_t done = 0;
+    while (done < len) {
+        ssize_t n = ::pread(fd, static_cast<char*>(buf) + done, len - done, off + done);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return false;
+        }
+        if (n == 0) break;
+        done += static_cast<size_t>(n);
+    }
+    *got = done;
+    return true;
+}
+
+// Feeds data through `sink` in chunks, keeping enough overlap that a banner
+// split across two chunks is still found. Returns the version or "".
+class BannerScanner {
+public:
+    // Returns true once found.
+    bool feed(std::string_view chunk) {
+        buf_.append(chunk);
+        version_ = findBannerVersion(buf_);
+        if (!version_.empty()) return true;
+        // Keep a tail long enough to hold a banner plus a long release string.
+        constexpr size_t keep = 256;
+        if (buf_.size() > keep) buf_.erase(0, buf_.size() - keep);
+        return false;
+    }
+    const std::string& version() const { return version_; }
+
+private:
+    std::string buf_;
+    std::string version_;
+};
+
+ImageInfo fail(ImageFormat f, std::string why) { return ImageInfo{f, "", std::move(why)}; }
+
+ImageInfo scanPlain(int fd, off_t start, ImageFormat f) {
+    BannerScanner scanner;
+    std::vector<char> buf(kChunk);
+    size_t total = 0;
+    for (off_t off = start; total < kMaxScan;) {
+        size_t got = 0;
+        if (!preadAll(fd, buf.data(), buf.size(), off, &got))
+            return fail(f, "cannot read image: " + errnoText(errno));
+        if (got == 0) break;
+        if (scanner.feed(std::string_view(buf.data(), got))) return ImageInfo{f, scanner.version(), ""};
+        off += static_cast<off_t>(got);
+        total += got;
+    }
+    return fail(f, "bad image header: no \"Linux version\" banner in the image");
+}
+
+// Inflates a gzip stream of at most `length` bytes starting at `start` and
+// scans the output for the banner.
+ImageInfo scanGzip(int fd, off_t start, uint64_t length, ImageFormat f) {
+    z_stream zs{};
+    if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK) return fail(f, "cannot initialise zlib");
+    struct Guard {
+        z_stream* z;
+        ~Guard() { inflateEnd(z); }
+    } guard{&zs};
+
+    std::vector<unsigned char> in(kChunk), out(kChunk);
+    BannerScanner scanner;
+    size_t produced = 0;
+    uint64_t consumed = 0;
+    off_t off = start;
+    for (;;) {
+        if (zs.avail_in == 0) {
+            size_t want = static_cast<size_t>(std::min<uint64_t>(in.size(), length - consumed));
+            size_t got = 0;
+            if (want == 0 || !preadAll(fd, in.data(), want, off, &got))
+                return fail(f, want == 0 ? "bad image header: truncated compressed kernel"
+                                         : "cannot read image: " + errnoText(errno));
+            if (got == 0) return fail(f, "bad image header: truncated compressed kernel");
+            off += static_cast<off_t>(got);
+            consumed += got;
+            zs.next_in = in.data();
+            zs.avail_in = static_cast<uInt>(got);
+        }
+        zs.next_out = out.data();
+        zs.avail_out = static_cast<uInt>(out.size());
+        int rc = inflate(&zs, Z_NO_FLUSH);
+        if (rc != Z_OK && rc != Z_STREAM_END)
+            return fail(f, "bad image header: corrupt compressed kernel");
+        size_t n = out.size() - zs.avail_out;
+        produced += n;
+        if (scanner.feed(std::string_view(reinterpret_cast<char*>(out.data()), n)))
+            return ImageInfo{f, scanner.version(), ""};
+        if (rc == Z_STREAM_END || produced > kMaxScan) break;
+    }
+    return fail(f, "bad image header: no \"Linux version\" banner in the image");
+}
+
+ImageInfo inspectX86(const unsigned char* h, size_t got) {
+    const auto f = ImageFormat::X86BzImage;
+    unsigned setupSects = h[0x1F1] ? h[0x1F1] : 4;
+    if (le16(h + 0x1FE) != 0xAA55) return fail(f, "bad image header: no boot signature");
+    uint16_t kv = le16(h + 0x20E);
+    if (kv == 0) return fail(f, "bad image header: bzImage carries no version string");
+    size_t off = static_cast<size_t>(kv) + 0x200;
+    if (kv >= 0x200u * setupSects || off >= got)
+        return fail(f, "bad image header: version string outside the setup code");
+    std::string_view s(reinterpret_cast<const char*>(h) + off, got - off);
+    s = s.substr(0, s.find('\0'));
+    std::string version(s.substr(0, s.find(' ')));
+    if (!looksLikeVersion(version)) return fail(f, "bad image header: unreadable version string");
+    return ImageInfo{f, version, ""};
+}
+
+}  // namespace
+
+const char* formatName(ImageFormat f) {
+    switch (f) {
+        case ImageFormat::X86BzImage: return "x86 bzImage";
+        case ImageFormat::Arm64Image: return "arm64 Image";
+        case ImageFormat::Gzip: return "gzip-compressed Image";
+        case ImageFormat::EfiZboot: return "EFI zboot image";
+        case ImageFormat::Unknown: break;
+    }
+    return "unknown";
+}
+
+std::string findBannerVersion(std::string_view data) {
+    for (size_t pos = data.find(kBanner); pos != std::string_view::npos;
+         pos = data.find(kBanner, pos + 1)) {
+        std::string_view rest = data.substr(pos + kBanner.size());
+        size_t end = rest.find_first_of(" \n\t", 0);
+        // Not terminated yet: the caller feeds more data and asks again.
+        if (end == std::string_view::npos) return {};
+        std::string_view v = rest.substr(0, end);
+        if (looksLikeVersion(v)) return std::string(v);
+    }
+    return {};
+}
+
+ImageInfo inspectImage(const std::filesystem::path& path) {
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) return fail(ImageFormat::Unknown, "cannot read image: " + errnoText(errno));
+    unsigned char h[8192];
+    size_t got = 0;
+    if (!preadAll(fd.get(), h, sizeof h, 0, &got))
+        return fail(ImageFormat::Unknown, "cannot read image: " + errnoText(errno));
+
+    if (got >= 0x210 && std::memcmp(h + 0x202, "HdrS", 4) == 0) return inspectX86(h, got);
+    if (got >= 64 && le32(h + 0x38) == 0x644d5241)
+        return scanPlain(fd.get(), 0, ImageFormat::Arm64Image);
+    if (got >= 3 && h[0] == 0x1f && h[1] == 0x8b && h[2] == 0x08) {
+        struct stat st {};
+        ::fstat(fd.get(), &st);
+        return scanGzip(fd.get(), 0, static_cast<uint64_t>(st.st_size), ImageFormat::Gzip);
+    }
+    if (got >= 32 && h[0] == 'M' && h[1] == 'Z' && std::memcmp(h + 4, "zimg", 4) == 0) {
+        uint32_t payloadOff = le32(h + 8), payloadSize = le32(h + 12);
+        std::string_view comp(reinterpret_cast<const char*>(h) + 24, 8);
+        comp = comp.substr(0, comp.find('\0'));
+        if (comp != "gzip")
+            return fail(ImageFormat::EfiZboot,
+                        "bad image header: EFI zboot payload compressed with " +
+                            std::string(comp) + ", only gzip is supported");
+        return scanGzip(fd.get(), payloadOff, payloadSize, ImageFormat::EfiZboot);
+    }
+    return fail(ImageFormat::Unknown, "bad image header: not an x86 bzImage or arm64 Image");
+}
+
+}  // namespace kexecd

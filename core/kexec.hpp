@@ -1,0 +1,82 @@
+#pragma once
+// Loading a kernel for kexec, behind an interface: the daemon uses the real
+// syscall, --simulate and the tests use stand-ins.
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "fsutil.hpp"
+#include "unique_fd.hpp"
+
+namespace kexecd {
+
+struct LoadRequest {
+    std::filesystem::path kernel;                // host path (root already applied)
+    std::vector<std::filesystem::path> initrds;  // concatenated in this order
+    std::string cmdline;
+};
+
+class KexecBackend {
+public:
+    virtual ~KexecBackend() = default;
+    // Throws Error(KexecFailed | Busy) with a message a person can act on.
+    virtual void load(const LoadRequest& req) = 0;
+    virtual void unload() = 0;
+    // Whether a kernel is loaded, as the kernel says.
+    virtual bool loaded() = 0;
+    virtual bool simulated() const { return false; }
+};
+
+// The raw kernel interface, so the tests can stand in for the kernel.
+class KexecSyscalls {
+public:
+    virtual ~KexecSyscalls() = default;
+    // kexec_file_load(2); returns 0 or -errno. cmdline is passed with its NUL.
+    virtual int kexecFileLoad(int kernelFd, int initrdFd, const std::string& cmdline,
+                              unsigned long flags) = 0;
+    // Runs the kexec tool (kexec-tools) for kernels without kexec_file_load;
+    // returns its exit status, or -errno when it cannot be started.
+    virtual int runKexecTool(const std::vector<std::string>& args, const std::vector<int>& keepFds) = 0;
+};
+
+std::unique_ptr<KexecSyscalls> makeLinuxSyscalls();
+
+constexpr unsigned long kKexecFileUnload = 0x1;
+constexpr unsigned long kKexecFileNoInitramfs = 0x4;
+
+// kexec_file_load, falling back to the kexec tool where the kernel lacks it.
+// /sys/kernel/kexec_loaded and the lockdown files are read under `root`.
+class LinuxKexec final : public KexecBackend {
+public:
+    LinuxKexec(Root root, KexecSyscalls& sys) : root_(std::move(root)), sys_(sys) {}
+    void load(const LoadRequest& req) override;
+    void unload() override;
+    bool loaded() override;
+
+private:
+    [[noreturn]] void fail(int err, const std::string& what);
+    Root root_;
+    KexecSyscalls& sys_;
+};
+
+// --simulate: checks that every file can be read and remembers the request;
+// the kernel is never touched.
+class SimulatedKexec final : public KexecBackend {
+public:
+    void load(const LoadRequest& req) override;
+    void unload() override { loaded_ = false; }
+    bool loaded() override { return loaded_; }
+    bool simulated() const override { return true; }
+    // A restarted daemon picks up what it simulated before.
+    void restore(bool loaded) { loaded_ = loaded; }
+
+private:
+    bool loaded_ = false;
+};
+
+// Opens the initrds and, when there are several, concatenates them into one
+// memfd (kexec_file_load takes a single initrd fd). Returns -1 with no initrd.
+UniqueFd openInitrd(const std::vector<std::filesystem::path>& initrds);
+
+}  // namespace kexecd

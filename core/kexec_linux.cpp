@@ -1,0 +1,204 @@
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/mman.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "error.hpp"
+#include "kexec.hpp"
+#include "unique_fd.hpp"
+
+extern char** environ;
+
+namespace kexecd {
+
+namespace {
+
+class LinuxSyscalls final : public KexecSyscalls {
+public:
+    int kexecFileLoad(int kernelFd, int initrdFd, const std::string& cmdline,
+                      unsigned long flags) override {
+#ifdef SYS_kexec_file_load
+        long rc = ::syscall(SYS_kexec_file_load, kernelFd, initrdFd,
+                            cmdline.empty() && (flags & kKexecFileUnload) ? 0 : cmdline.size() + 1,
+                            cmdline.c_str(), flags);
+        return rc < 0 ? -errno : 0;
+#else
+        (void)kernelFd, (void)initrdFd, (void)cmdline, (void)flags;
+        return -ENOSYS;
+#endif
+    }
+
+    int runKexecTool(const std::vector<std::string>& args, const std::vector<int>& keepFds) override {
+        const char* tool = nullptr;
+        for (auto cand : {"/usr/sbin/kexec", "/sbin/kexec"})
+            if (::access(cand, X_OK) == 0) tool = cand;
+        if (!tool) return -ENOENT;
+
+        posix_spawn_file_actions_t fa;
+        posix_spawn_file_actions_init(&fa);
+        // dup2 onto itself clears close-on-exec, so the tool can open
+        // /proc/self/fd/N.
+        for (int fd : keepFds) posix_spawn_file_actions_adddup2(&fa, fd, fd);
+        std::vector<char*> argv;
+        argv.push_back(const_cast<char*>(tool));
+        for (auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+        argv.push_back(nullptr);
+        pid_t pid = 0;
+        int err = posix_spawn(&pid, tool, &fa, nullptr, argv.data(), environ);
+        posix_spawn_file_actions_destroy(&fa);
+        if (err) return -err;
+        int status = 0;
+        while (::waitpid(pid, &status, 0) < 0)
+            if (errno != EINTR) return -errno;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    }
+};
+
+bool fileSays(const Root& root, const char* path, std::string_view needle) {
+    try {
+        auto s = readSmallFile(root.path(path));
+        return s && s->find(needle) != std::string::npos;
+    } catch (const Error&) {
+        return false;
+    }
+}
+
+}  // namespace
+
+std::unique_ptr<KexecSyscalls> makeLinuxSyscalls() { return std::make_unique<LinuxSyscalls>(); }
+
+UniqueFd openInitrd(const std::vector<std::filesystem::path>& initrds) {
+    auto openOne = [](const std::filesystem::path& p) {
+        UniqueFd fd(::open(p.c_str(), O_RDONLY | O_CLOEXEC));
+        if (!fd)
+            throw Error(ErrorCode::KexecFailed, "cannot open " + p.string() + ": " + errnoText(errno));
+        return fd;
+    };
+    if (initrds.empty()) return UniqueFd();
+    if (initrds.size() == 1) return openOne(initrds.front());
+
+    UniqueFd mem(::memfd_create("kexecd-initrd", MFD_CLOEXEC));
+    if (!mem) throw Error(ErrorCode::KexecFailed, "cannot create memfd: " + errnoText(errno));
+    for (auto& p : initrds) {
+        UniqueFd in = openOne(p);
+        for (;;) {
+            ssize_t n = ::sendfile(mem.get(), in.get(), nullptr, 1 << 30);
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0)
+                throw Error(ErrorCode::KexecFailed,
+                            "cannot read " + p.string() + ": " + errnoText(errno));
+            if (n == 0) break;
+        }
+    }
+    return mem;
+}
+
+void LinuxKexec::fail(int err, const std::string& what) {
+    std::string msg = what + ": ";
+    ErrorCode code = ErrorCode::KexecFailed;
+    switch (err) {
+        case EPERM:
+            if (fileSays(root_, "/proc/sys/kernel/kexec_load_disabled", "1"))
+                msg += "kexec is disabled until the next reboot (kernel.kexec_load_disabled=1)";
+            else if (fileSays(root_, "/sys/kernel/security/lockdown", "[integrity]") ||
+                     fileSays(root_, "/sys/kernel/security/lockdown", "[confidentiality]"))
+                msg += "the kernel is locked down (Secure Boot) and refused the image; only a "
+                       "kernel signed with a key the running kernel trusts can be staged";
+            else
+                msg += "permission denied; staging needs CAP_SYS_BOOT (run kexecd as root), or "
+                       "the kernel's lockdown or signature policy refused the image";
+            break;
+        case EKEYREJECTED:
+        case ENOKEY:
+        case EBADMSG:
+        case ENODATA:
+            msg += "the kernel rejected the image's signature (Secure Boot / KEXEC_SIG); stage a "
+                   "kernel signed with a key the running kernel trusts";
+            break;
+        case ENOMEM:
+            msg += "not enough memory to hold the kernel and initrd";
+            break;
+        case EBUSY:
+            code = ErrorCode::Busy;
+            msg += "another kexec load is in progress; try again";
+            break;
+        case ENOEXEC:
+            msg += "the running kernel cannot boot this image format";
+            break;
+        case EINVAL:
+            msg += "the running kernel rejected the request as invalid (" + errnoText(err) + ")";
+            break;
+        default:
+            msg += errnoText(err);
+    }
+    throw Error(code, msg);
+}
+
+void LinuxKexec::load(const LoadRequest& req) {
+    UniqueFd kernel(::open(req.kernel.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!kernel)
+        throw Error(ErrorCode::KexecFailed,
+                    "cannot open " + req.kernel.string() + ": " + errnoText(errno));
+    UniqueFd initrd = openInitrd(req.initrds);
+    unsigned long flags = initrd ? 0 : kKexecFileNoInitramfs;
+
+    int rc = sys_.kexecFileLoad(kernel.get(), initrd.get(), req.cmdline, flags);
+    if (rc == 0) return;
+    if (rc != -ENOSYS) fail(-rc, "kexec_file_load failed");
+
+    // No CONFIG_KEXEC_FILE: the older kexec_load, through kexec-tools.
+    std::vector<std::string> args = {"-l", req.kernel.string(), "--command-line=" + req.cmdline};
+    std::vector<int> keep;
+    if (initrd) {
+        args.push_back("--initrd=/proc/self/fd/" + std::to_string(initrd.get()));
+        keep.push_back(initrd.get());
+    }
+    int st = sys_.runKexecTool(args, keep);
+    if (st == -ENOENT)
+        throw Error(ErrorCode::KexecFailed,
+                    "this kernel has no kexec_file_load (CONFIG_KEXEC_FILE) and the kexec tool "
+                    "is not installed; install kexec-tools");
+    if (st < 0) fail(-st, "cannot run kexec");
+    if (st != 0)
+        throw Error(ErrorCode::KexecFailed,
+                    "kexec -l failed with status " + std::to_string(st) + " (see the journal)");
+}
+
+void LinuxKexec::unload() {
+    int rc = sys_.kexecFileLoad(-1, -1, "", kKexecFileUnload);
+    if (rc == 0) return;
+    if (rc != -ENOSYS) fail(-rc, "unloading the staged kernel failed");
+    int st = sys_.runKexecTool({"-u"}, {});
+    if (st != 0)
+        throw Error(ErrorCode::KexecFailed,
+                    st == -ENOENT ? "cannot unload: no kexec_file_load and no kexec tool"
+                                  : "kexec -u failed with status " + std::to_string(st));
+}
+
+bool LinuxKexec::loaded() {
+    try {
+        auto s = readSmallFile(root_.path("/sys/kernel/kexec_loaded"));
+        return s && !s->empty() && (*s)[0] == '1';
+    } catch (const Error&) {
+        return false;
+    }
+}
+
+void SimulatedKexec::load(const LoadRequest& req) {
+    // Same checks the real path does before the syscall, so that a
+    // simulated stage fails where a real one would fail for missing files.
+    UniqueFd kernel(::open(req.kernel.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!kernel)
+        throw Error(ErrorCode::KexecFailed,
+                    "cannot open " + req.kernel.string() + ": " + errnoText(errno));
+    openInitrd(req.initrds);
+    loaded_ = true;
+}
+
+}  // namespace kexecd

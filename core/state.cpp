@@ -1,0 +1,72 @@
+#include "state.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "error.hpp"
+
+namespace kexecd {
+
+using nlohmann::json;
+
+namespace {
+constexpr int kStateFormat = 1;
+}
+
+std::string stateToJson(const Staged& s) {
+    json files = json::array();
+    for (auto& f : s.files)
+        files.push_back({{"path", f.path},
+                         {"dev", f.id.dev},
+                         {"ino", f.id.ino},
+                         {"size", f.id.size},
+                         {"mtime_ns", f.id.mtimeNs}});
+    json j = {{"format", kStateFormat}, {"version", s.version},   {"kernel", s.kernel},
+              {"initrds", s.initrds},   {"cmdline", s.cmdline},   {"custom", s.custom},
+              {"simulated", s.simulated}, {"files", files}};
+    return j.dump(2) + "\n";
+}
+
+Staged stateFromJson(const std::string& text) {
+    try {
+        json j = json::parse(text);
+        if (j.at("format").get<int>() != kStateFormat)
+            throw Error(ErrorCode::Failed, "unknown state format");
+        Staged s;
+        s.version = j.at("version").get<std::string>();
+        s.kernel = j.at("kernel").get<std::string>();
+        s.initrds = j.at("initrds").get<std::vector<std::string>>();
+        s.cmdline = j.at("cmdline").get<std::string>();
+        s.custom = j.at("custom").get<bool>();
+        s.simulated = j.at("simulated").get<bool>();
+        for (auto& f : j.at("files"))
+            s.files.push_back({f.at("path").get<std::string>(),
+                               FileId{f.at("dev").get<uint64_t>(), f.at("ino").get<uint64_t>(),
+                                      f.at("size").get<int64_t>(),
+                                      f.at("mtime_ns").get<int64_t>()}});
+        return s;
+    } catch (const json::exception& e) {
+        throw Error(ErrorCode::Failed, std::string("malformed state: ") + e.what());
+    }
+}
+
+std::optional<Staged> loadState(const std::filesystem::path& file) {
+    auto text = readSmallFile(file);
+    if (!text) return std::nullopt;
+    try {
+        return stateFromJson(*text);
+    } catch (const Error& e) {
+        throw Error(ErrorCode::Failed, file.string() + ": " + e.what());
+    }
+}
+
+void saveState(const std::filesystem::path& file, const Staged& s) {
+    writeFileAtomic(file, stateToJson(s), 0644);
+}
+
+void removeState(const std::filesystem::path& file) {
+    std::error_code ec;
+    std::filesystem::remove(file, ec);
+    if (ec) throw Error(ErrorCode::Failed, "cannot remove " + file.string() + ": " + ec.message());
+}
+
+}  // namespace kexecd

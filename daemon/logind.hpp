@@ -1,0 +1,13 @@
+#pragma once
+#include "power.hpp"
+
+namespace kexecd {
+
+// Reboots through logind's RebootWithFlags with the kexec flag, so that
+// shutdown inhibitors and logind's policy still apply to the reboot.
+class LogindPower final : public Power {
+public:
+    void rebootKexec(const std::string& version) override;
+};
+
+}  // namespace kexecd
