@@ -43,9 +43,10 @@ int onEntry(void* user, const char* section, const char* name, const char* value
     auto* st = static_cast<ParseState*>(user);
     std::string_view sec(section), key(name), val(value);
     if (!st->error.empty()) return 1;  // ini_parse keeps going; keep the first error only
+    if (sec == "Reboot" && key == "UseKexec") return setBool(&st->config->rebootUsesKexec, key, val, st);
     if (sec != "Stage") {
-        st->warnings->push_back(st->file + ": unknown section [" + std::string(sec) +
-                                "], ignoring " + std::string(key));
+        st->warnings->push_back(st->file + ": unknown key " + std::string(key) + " in [" +
+                                std::string(sec) + "], ignoring");
         return 1;
     }
     Config& c = *st->config;

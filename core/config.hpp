@@ -1,5 +1,6 @@
 #pragma once
-// /etc/kexecd.conf and /etc/kexecd.conf.d/*.conf, INI section [Stage].
+// /etc/kexecd.conf and /etc/kexecd.conf.d/*.conf, INI sections [Stage] and
+// [Reboot].
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -17,6 +18,10 @@ struct Config {
     // How long /boot must stay quiet before AutoStage looks at it, so that a
     // kernel or initrd still being written is never staged.
     unsigned settleMs = 2000;
+    // [Reboot] UseKexec=: make every reboot use the staged kernel on systemd
+    // < 255 too, where `systemctl reboot` ignores it (systemd >= 255 already
+    // does this whenever a kernel is loaded).
+    bool rebootUsesKexec = false;
 };
 
 // Reads `mainFile` (missing is fine) and then the drop-ins in `mainFile`.d/,

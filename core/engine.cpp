@@ -52,8 +52,7 @@ Status Engine::status() const {
     return status_;
 }
 
-std::optional<std::string> Engine::start() {
-    std::lock_guard lock(opMutex_);
+void Engine::loadStateLocked() {
     try {
         staged_ = loadState(stateFile());
     } catch (const Error& e) {
@@ -63,6 +62,28 @@ std::optional<std::string> Engine::start() {
     if (staged_ && staged_->simulated != backend_.simulated()) staged_.reset();
     if (staged_ && backend_.simulated()) static_cast<SimulatedKexec&>(backend_).restore(true);
     if (staged_) spdlog::info("staged before restart: {} ({})", staged_->version, staged_->kernel);
+}
+
+// The system-shutdown hook reads this flag instead of parsing the
+// configuration at a point where little else works.
+void Engine::writeRebootFlag() const {
+    auto flag = root_.path("/run/kexecd/reboot-uses-kexec");
+    try {
+        if (config_.rebootUsesKexec && !backend_.simulated()) {
+            writeFileAtomic(flag, "1\n", 0644);
+        } else {
+            std::error_code ec;
+            std::filesystem::remove(flag, ec);
+        }
+    } catch (const Error& e) {
+        spdlog::warn("{}", e.what());
+    }
+}
+
+std::optional<std::string> Engine::start() {
+    std::lock_guard lock(opMutex_);
+    loadStateLocked();
+    writeRebootFlag();
 
     std::optional<std::string> problem;
     try {
@@ -274,6 +295,25 @@ std::string Engine::rescanLocked() {
 std::string Engine::rescan() {
     std::lock_guard lock(opMutex_);
     return rescanLocked();
+}
+
+std::string Engine::verifyStaged() {
+    std::lock_guard lock(opMutex_);
+    loadStateLocked();
+    auto kernels = scanLocked();
+    reconcileLocked();
+    if (!staged_) return foreign_ ? "a kernel loaded by another tool is staged; not checked"
+                                  : "nothing staged";
+    if (!filesChanged(*staged_)) return "staged kernel " + staged_->version + " matches /boot";
+    for (auto& c : kernels)
+        if (c.image == staged_->kernel && c.version == staged_->version && c.bootable)
+            return "files changed; staged again: " +
+                   stageLocked(c, staged_->cmdline, staged_->custom);
+    if (const Kernel* newest = newestBootable(kernels))
+        return "staged kernel " + staged_->version + " is gone; staged " +
+               stageLocked(*newest, derivedCmdline(), false) + " instead";
+    return "staged kernel " + staged_->version + " is gone and nothing else is bootable; "
+           "leaving it staged";
 }
 
 void Engine::reboot(Power& power) {

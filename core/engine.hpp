@@ -55,6 +55,12 @@ public:
     std::string rescan();
     // Picks up a kernel loaded or unloaded behind our back.
     void reconcile();
+    // For the kexec.target hook, just before the kexec: when the staged
+    // kernel's files were replaced (an initrd rebuilt by a dpkg trigger after
+    // the kernel hook ran) stage it again; when it was removed, stage the
+    // newest. Never unstages: a reboot must not turn from fast into failed.
+    // Returns a line for the log.
+    std::string verifyStaged();
     // Throws NotStaged unless a kernel is loaded; then hands over to `power`.
     void reboot(Power& power);
 
@@ -70,6 +76,8 @@ private:
     std::string derivedCmdline() const;
     bool filesChanged(const Staged& s) const;
     void publishLocked();
+    void loadStateLocked();
+    void writeRebootFlag() const;
 
     Root root_;
     Config config_;

@@ -28,6 +28,7 @@ struct Options {
     std::filesystem::path config;  // default: <root>/etc/kexecd.conf
     bool simulate = false;
     bool debug = false;
+    bool verifyStaged = false;
 };
 
 void usage(FILE* out) {
@@ -37,6 +38,8 @@ void usage(FILE* out) {
                  "  --root DIR      look for /boot, /proc, /sys, /etc and /run under DIR\n"
                  "  --config FILE   configuration file (default: ROOT/etc/kexecd.conf)\n"
                  "  --simulate      stage nothing in the kernel; record and log instead\n"
+                 "  --verify-staged check that the staged kernel's files are unchanged, stage\n"
+                 "                  it again if not, and exit (the kexec.target hook)\n"
                  "  --debug         verbose logging\n"
                  "  -h, --help      show this help\n"
                  "  --version       show the version\n");
@@ -44,11 +47,12 @@ void usage(FILE* out) {
 
 // 0 to go on, else an exit code.
 int parseArgs(int argc, char** argv, Options* o) {
-    enum { ROOT = 256, CONFIG, SIMULATE, DEBUG, VERSION };
+    enum { ROOT = 256, CONFIG, SIMULATE, DEBUG, VERSION, VERIFY };
     static const option opts[] = {{"root", required_argument, nullptr, ROOT},
                                   {"config", required_argument, nullptr, CONFIG},
                                   {"simulate", no_argument, nullptr, SIMULATE},
                                   {"debug", no_argument, nullptr, DEBUG},
+                                  {"verify-staged", no_argument, nullptr, VERIFY},
                                   {"help", no_argument, nullptr, 'h'},
                                   {"version", no_argument, nullptr, VERSION},
                                   {}};
@@ -58,6 +62,7 @@ int parseArgs(int argc, char** argv, Options* o) {
             case CONFIG: o->config = optarg; break;
             case SIMULATE: o->simulate = true; break;
             case DEBUG: o->debug = true; break;
+            case VERIFY: o->verifyStaged = true; break;
             case 'h': usage(stdout); return -1;
             case VERSION: std::puts("kexecd " KEXECD_VERSION); return -1;
             default: usage(stderr); return 2;
@@ -113,6 +118,18 @@ int main(int argc, char** argv) {
         syscalls = makeLinuxSyscalls();
         backend = std::make_unique<LinuxKexec>(root, *syscalls);
         power = std::make_unique<LogindPower>();
+    }
+
+    if (opt.verifyStaged) {
+        // Runs just before a kexec: whatever happens, log it and let the
+        // reboot go on.
+        try {
+            Engine engine(root, config, *backend);
+            spdlog::info("{}", engine.verifyStaged());
+        } catch (const std::exception& e) {
+            spdlog::error("checking the staged kernel failed: {}", e.what());
+        }
+        return 0;
     }
 
     try {
