@@ -11,7 +11,11 @@ int verbReboot(Client& c, const Args& args) {
     }
     if (!c.opts().cold) {
         c.manager().Reboot(c.opts().interactive);
-        if (!c.opts().quiet) std::printf("Rebooting into the staged kernel.\n");
+        if (c.opts().quiet) return kOk;
+        bool simulated = c.manager().all()["StagedOrigin"].get<std::string>() == "simulated";
+        std::printf(simulated ? "Simulated reboot: kexecd runs with --simulate, so it only logged "
+                                "what it would do.\n"
+                              : "Rebooting into the staged kernel.\n");
         return kOk;
     }
 

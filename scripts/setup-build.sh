@@ -1,0 +1,9 @@
+# Sourced by scripts/demo and scripts/test: installs what is missing and
+# builds into build/ (warnings are errors).
+set -euo pipefail
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+bash "$top/.ci/deps.sh"
+if [ ! -f "$top/build/build.ninja" ]; then
+    meson setup "$top/build" "$top" --werror
+fi
+ninja -C "$top/build"
