@@ -8,7 +8,7 @@ pkgs=(
   libinih-dev libspdlog-dev libfmt-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   dbus dbus-daemon python3 python3-dbusmock python3-dbus python3-gi
-  libxml2-utils zlib1g-dev util-linux
+  libxml2-utils zlib1g-dev util-linux systemd
 )
 missing=()
 for p in "${pkgs[@]}"; do
