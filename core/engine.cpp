@@ -309,9 +309,13 @@ std::string Engine::verifyStaged() {
         if (c.image == staged_->kernel && c.version == staged_->version && c.bootable)
             return "files changed; staged again: " +
                    stageLocked(c, staged_->cmdline, staged_->custom);
-    if (const Kernel* newest = newestBootable(kernels))
-        return "staged kernel " + staged_->version + " is gone; staged " +
+    if (const Kernel* newest = newestBootable(kernels)) {
+        // Copied first: stageLocked() replaces staged_, and the operands of
+        // + may be evaluated in any order.
+        std::string gone = staged_->version;
+        return "staged kernel " + gone + " is gone; staged " +
                stageLocked(*newest, derivedCmdline(), false) + " instead";
+    }
     return "staged kernel " + staged_->version + " is gone and nothing else is bootable; "
            "leaving it staged";
 }

@@ -172,9 +172,12 @@ std::string findBannerVersion(std::string_view data) {
 ImageInfo inspectImage(const std::filesystem::path& path) {
     UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd) return fail(ImageFormat::Unknown, "cannot read image: " + errnoText(errno));
-    unsigned char h[8192];
+    // The whole x86 setup area (up to 255 sectors after the boot sector):
+    // real kernels keep the version string near its end, past 12 KiB.
+    std::vector<unsigned char> buf(0x200 * 256);
+    unsigned char* h = buf.data();
     size_t got = 0;
-    if (!preadAll(fd.get(), h, sizeof h, 0, &got))
+    if (!preadAll(fd.get(), h, buf.size(), 0, &got))
         return fail(ImageFormat::Unknown, "cannot read image: " + errnoText(errno));
 
     if (got >= 0x210 && std::memcmp(h + 0x202, "HdrS", 4) == 0) return inspectX86(h, got);

@@ -1,0 +1,704 @@
+// The staging policy against a fake kernel (a GMock KexecBackend whose
+// default actions keep a "loaded" flag), on fake roots.
+#include "engine.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <spdlog/spdlog.h>
+#include <sys/utsname.h>
+
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "error.hpp"
+#include "sample_tree.hpp"
+#include "temp_dir.hpp"
+
+namespace kexecd {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::_;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::NiceMock;
+using ::testing::StartsWith;
+using ::testing::StrictMock;
+
+const bool kQuiet = [] {
+    spdlog::set_level(spdlog::level::err);
+    return true;
+}();
+
+const std::string kOld = "6.1.0-13-amd64";
+const std::string kNew = "6.12.12+deb12-amd64";
+const std::string kNewer = "6.13.1-amd64";
+
+class MockBackend : public KexecBackend {
+  public:
+    MOCK_METHOD(void, load, (const LoadRequest& req), (override));
+    MOCK_METHOD(void, unload, (), (override));
+    MOCK_METHOD(bool, loaded, (), (override));
+    MOCK_METHOD(bool, simulated, (), (const, override));
+};
+
+class MockPower : public Power {
+  public:
+    MOCK_METHOD(void, rebootKexec, (const std::string& version), (override));
+};
+
+template <typename F>
+Error errorOf(F&& f) {
+    try {
+        f();
+    } catch (const Error& e) {
+        return e;
+    }
+    ADD_FAILURE() << "no Error thrown";
+    return Error(ErrorCode::Failed, "(none)");
+}
+
+class EngineTest : public ::testing::Test {
+  protected:
+    EngineTest() : tree_(dir_.path()) {
+        (void)kQuiet;
+        tree_.debianKernel(kOld);
+        tree_.debianKernel(kNew);
+        tree_.cmdline("BOOT_IMAGE=/boot/vmlinuz-" + kOld + " root=UUID=0a1b2c3d ro quiet");
+        tree_.osrelease(kOld);
+
+        ON_CALL(backend_, load(_)).WillByDefault([this](const LoadRequest& r) {
+            if (failLoad_) throw *failLoad_;
+            loads_.push_back(r);
+            loaded_ = true;
+        });
+        ON_CALL(backend_, unload()).WillByDefault([this] {
+            ++unloads_;
+            loaded_ = false;
+        });
+        ON_CALL(backend_, loaded()).WillByDefault([this] { return loaded_; });
+        ON_CALL(backend_, simulated()).WillByDefault([] { return false; });
+    }
+
+    std::unique_ptr<Engine> engine(Config c = {}) {
+        return std::make_unique<Engine>(Root(dir_.path()), std::move(c), backend_);
+    }
+    static Config noAutoStage() {
+        Config c;
+        c.autoStage = false;
+        return c;
+    }
+
+    fs::path host(const std::string& abs) const { return tree_.path(abs); }
+    fs::path stateFile() const { return tree_.path("/run/kexecd/state.json"); }
+    std::optional<Staged> state() const { return loadState(stateFile()); }
+    std::string lastKernel() const { return loads_.empty() ? "" : loads_.back().kernel.string(); }
+    std::string image(const std::string& v) const { return host("/boot/vmlinuz-" + v).string(); }
+    void rebuildInitrd(const std::string& v) {
+        tree_.file("/boot/initrd.img-" + v, "rebuilt initrd for " + v + " with new modules\n");
+    }
+    void removeKernel(const std::string& v) {
+        fs::remove(host("/boot/vmlinuz-" + v));
+        fs::remove(host("/boot/initrd.img-" + v));
+        fs::remove_all(host("/lib/modules/" + v));
+    }
+
+    test::TempDir dir_;
+    fixture::Tree tree_;
+    NiceMock<MockBackend> backend_;
+    bool loaded_ = false;
+    int unloads_ = 0;
+    std::vector<LoadRequest> loads_;
+    std::optional<Error> failLoad_;
+};
+
+TEST_F(EngineTest, StartWithAutoStageStagesTheNewest) {
+    auto e = engine();
+    EXPECT_EQ(e->start(), std::nullopt);
+    ASSERT_EQ(loads_.size(), 1u);
+    EXPECT_EQ(loads_[0].kernel, host("/boot/vmlinuz-" + kNew));
+    EXPECT_THAT(loads_[0].initrds, ElementsAre(host("/boot/initrd.img-" + kNew)));
+    EXPECT_EQ(loads_[0].cmdline, "root=UUID=0a1b2c3d ro quiet");
+
+    Status s = e->status();
+    EXPECT_TRUE(s.loaded);
+    EXPECT_EQ(s.stagedVersion, kNew);
+    EXPECT_EQ(s.stagedKernel, "/boot/vmlinuz-" + kNew);
+    EXPECT_THAT(s.stagedInitrds, ElementsAre("/boot/initrd.img-" + kNew));
+    EXPECT_EQ(s.stagedCmdline, "root=UUID=0a1b2c3d ro quiet");
+    EXPECT_EQ(s.stagedOrigin, "kexecd");
+    EXPECT_EQ(s.newestVersion, kNew);
+    EXPECT_EQ(s.runningVersion, kOld);
+    EXPECT_TRUE(s.autoStage);
+
+    auto st = state();
+    ASSERT_TRUE(st);
+    EXPECT_EQ(st->version, kNew);
+    EXPECT_EQ(st->kernel, "/boot/vmlinuz-" + kNew);
+    EXPECT_FALSE(st->custom);
+    EXPECT_FALSE(st->simulated);
+    ASSERT_EQ(st->files.size(), 2u);
+    EXPECT_EQ(st->files[1].path, "/boot/initrd.img-" + kNew);
+}
+
+TEST_F(EngineTest, StartUsesConfiguredCmdline) {
+    Config c;
+    c.cmdlineRemove = {"quiet"};
+    c.cmdlineAppend = "console=ttyS0,115200";
+    auto e = engine(c);
+    e->start();
+    ASSERT_EQ(loads_.size(), 1u);
+    EXPECT_EQ(loads_[0].cmdline, "root=UUID=0a1b2c3d ro console=ttyS0,115200");
+}
+
+TEST_F(EngineTest, StartWithoutAutoStageStagesNothing) {
+    EXPECT_CALL(backend_, load(_)).Times(0);
+    auto e = engine(noAutoStage());
+    EXPECT_EQ(e->start(), std::nullopt);
+    Status s = e->status();
+    EXPECT_FALSE(s.loaded);
+    EXPECT_EQ(s.stagedVersion, "");
+    EXPECT_EQ(s.stagedOrigin, "");
+    EXPECT_EQ(s.newestVersion, kNew);
+    EXPECT_FALSE(s.autoStage);
+    EXPECT_FALSE(fs::exists(stateFile()));
+}
+
+TEST_F(EngineTest, StartReportsAutoStageProblemsInsteadOfThrowing) {
+    fs::remove(host("/proc/cmdline"));
+    EXPECT_CALL(backend_, load(_)).Times(0);
+    auto e = engine();
+    auto problem = e->start();
+    ASSERT_TRUE(problem.has_value());
+    EXPECT_THAT(*problem, HasSubstr("/proc/cmdline"));
+    EXPECT_EQ(e->status().stagedVersion, "");
+}
+
+TEST_F(EngineTest, StartWithNothingBootable) {
+    removeKernel(kOld);
+    removeKernel(kNew);
+    auto e = engine();
+    EXPECT_EQ(e->start(), std::nullopt);
+    EXPECT_TRUE(loads_.empty());
+    EXPECT_EQ(e->status().newestVersion, "");
+}
+
+TEST_F(EngineTest, StageEmptyStagesTheNewest) {
+    auto e = engine(noAutoStage());
+    e->start();
+    EXPECT_EQ(e->stage("", ""), kNew);
+    EXPECT_EQ(lastKernel(), image(kNew));
+    EXPECT_FALSE(state()->custom);
+    EXPECT_EQ(e->status().stagedVersion, kNew);
+}
+
+TEST_F(EngineTest, StageAVersion) {
+    auto e = engine(noAutoStage());
+    e->start();
+    EXPECT_EQ(e->stage(kOld, ""), kOld);
+    ASSERT_EQ(loads_.size(), 1u);
+    EXPECT_EQ(lastKernel(), image(kOld));
+    EXPECT_THAT(loads_[0].initrds, ElementsAre(host("/boot/initrd.img-" + kOld)));
+    EXPECT_EQ(loads_[0].cmdline, "root=UUID=0a1b2c3d ro quiet");
+    EXPECT_EQ(e->status().stagedVersion, kOld);
+    EXPECT_TRUE(state()->custom);  // not what AutoStage would pick
+}
+
+TEST_F(EngineTest, StageUnknownVersionIsNotFound) {
+    EXPECT_CALL(backend_, load(_)).Times(0);
+    auto e = engine(noAutoStage());
+    e->start();
+    Error err = errorOf([&] { e->stage("6.99.0-1-amd64", ""); });
+    EXPECT_EQ(err.code(), ErrorCode::NotFound);
+    EXPECT_THAT(err.what(), HasSubstr("6.99.0-1-amd64"));
+}
+
+TEST_F(EngineTest, StageNotBootable) {
+    tree_.debianKernel(kNewer, /*initrd=*/false);
+    EXPECT_CALL(backend_, load(_)).Times(0);
+    auto e = engine(noAutoStage());
+    e->start();
+    Error err = errorOf([&] { e->stage(kNewer, ""); });
+    EXPECT_EQ(err.code(), ErrorCode::NotBootable);
+    EXPECT_THAT(err.what(), HasSubstr("no initrd"));
+}
+
+TEST_F(EngineTest, StageNewestWithNothingBootableIsNotFound) {
+    removeKernel(kOld);
+    fs::remove(host("/boot/initrd.img-" + kNew));
+    EXPECT_CALL(backend_, load(_)).Times(0);
+    auto e = engine(noAutoStage());
+    Error err = errorOf([&] { e->stage("", ""); });
+    EXPECT_EQ(err.code(), ErrorCode::NotFound);
+    EXPECT_THAT(err.what(), HasSubstr("no initrd"));
+}
+
+TEST_F(EngineTest, BadArgumentsNeverReachTheBackend) {
+    StrictMock<MockBackend> strict;  // any call fails the test
+    Engine e(Root(dir_.path()), noAutoStage(), strict);
+    for (const std::string& v :
+         {std::string("../../etc/passwd"), std::string(10 * 1024, '6'),
+          std::string("6.1.0-13-amd64/../../x"), std::string("6.1 0"), std::string("6.1\n0")}) {
+        Error err = errorOf([&] { e.stage(v, ""); });
+        EXPECT_EQ(err.code(), ErrorCode::InvalidArgument) << v.substr(0, 40);
+    }
+    Error err = errorOf([&] { e.stage(kOld, std::string("root=/dev/vda1\ninit=/bin/sh")); });
+    EXPECT_EQ(err.code(), ErrorCode::InvalidArgument);
+    err = errorOf([&] { e.stage("", std::string(3000, 'x')); });
+    EXPECT_EQ(err.code(), ErrorCode::InvalidArgument);
+    err = errorOf([&] { e.stage("", "root=\"LABEL=a b"); });
+    EXPECT_EQ(err.code(), ErrorCode::InvalidArgument);
+}
+
+TEST(ValidateVersionArgument, Rules) {
+    EXPECT_NO_THROW(validateVersionArgument(""));
+    EXPECT_NO_THROW(validateVersionArgument("6.12.12+deb12-amd64"));
+    EXPECT_NO_THROW(validateVersionArgument("6.12~rc1_x"));
+    EXPECT_NO_THROW(validateVersionArgument(std::string(255, '6')));
+    EXPECT_THROW(validateVersionArgument(std::string(256, '6')), Error);
+    EXPECT_THROW(validateVersionArgument("../x"), Error);
+    EXPECT_THROW(validateVersionArgument("a/b"), Error);
+    EXPECT_THROW(validateVersionArgument("6.1;rm"), Error);
+}
+
+TEST_F(EngineTest, CustomCmdlineIsUsedVerbatim) {
+    auto e = engine(noAutoStage());
+    e->start();
+    const std::string custom = R"(root="LABEL=my disk"  init=/bin/sh -- single)";
+    EXPECT_EQ(e->stage(kNew, custom), kNew);
+    ASSERT_EQ(loads_.size(), 1u);
+    EXPECT_EQ(loads_[0].cmdline, custom);
+    EXPECT_EQ(e->status().stagedCmdline, custom);
+    EXPECT_EQ(state()->cmdline, custom);
+    EXPECT_TRUE(state()->custom);  // even though it is the newest
+}
+
+TEST_F(EngineTest, BackendFailureKeepsThePreviousStaging) {
+    auto e = engine();
+    e->start();
+    ASSERT_EQ(e->status().stagedVersion, kNew);
+    Status before = e->status();
+
+    failLoad_ = Error(ErrorCode::KexecFailed, "kexec_file_load failed: boom");
+    Error err = errorOf([&] { e->stage(kOld, ""); });
+    EXPECT_EQ(err.code(), ErrorCode::KexecFailed);
+    EXPECT_THAT(err.what(), HasSubstr("boom"));
+    EXPECT_EQ(e->status(), before);
+    EXPECT_EQ(state()->version, kNew);
+    EXPECT_EQ(state()->kernel, "/boot/vmlinuz-" + kNew);
+    EXPECT_TRUE(loaded_);
+
+    failLoad_ = Error(ErrorCode::Busy, "busy");
+    err = errorOf([&] { e->stage(kOld, "root=/dev/vda1"); });
+    EXPECT_EQ(err.code(), ErrorCode::Busy);
+    EXPECT_EQ(e->status(), before);
+}
+
+TEST_F(EngineTest, RestartWithStateAndLoadedKernelKeepsIt) {
+    engine()->start();
+    ASSERT_EQ(loads_.size(), 1u);
+    for (Config c : {noAutoStage(), Config{}}) {
+        auto e = engine(c);
+        EXPECT_EQ(e->start(), std::nullopt);
+        Status s = e->status();
+        EXPECT_EQ(s.stagedVersion, kNew);
+        EXPECT_EQ(s.stagedOrigin, "kexecd");
+        EXPECT_EQ(s.stagedCmdline, "root=UUID=0a1b2c3d ro quiet");
+        EXPECT_TRUE(s.loaded);
+    }
+    EXPECT_EQ(loads_.size(), 1u);  // nothing loaded again
+    EXPECT_EQ(unloads_, 0);
+}
+
+TEST_F(EngineTest, RestartWithStateButNothingLoadedForgetsIt) {
+    engine()->start();
+    ASSERT_TRUE(fs::exists(stateFile()));
+    loaded_ = false;  // `kexec -u` behind our back, or a reboot without /run cleanup
+    auto e = engine(noAutoStage());
+    e->start();
+    Status s = e->status();
+    EXPECT_EQ(s.stagedVersion, "");
+    EXPECT_EQ(s.stagedOrigin, "");
+    EXPECT_FALSE(s.loaded);
+    EXPECT_FALSE(fs::exists(stateFile()));
+    EXPECT_EQ(loads_.size(), 1u);
+}
+
+TEST_F(EngineTest, RestartWithStateButNothingLoadedRestagesWithAutoStage) {
+    engine()->start();
+    loaded_ = false;
+    auto e = engine();
+    e->start();
+    EXPECT_EQ(loads_.size(), 2u);
+    EXPECT_EQ(e->status().stagedVersion, kNew);
+    EXPECT_TRUE(e->status().loaded);
+}
+
+TEST_F(EngineTest, CorruptStateIsIgnored) {
+    tree_.file("/run/kexecd/state.json", "{ not json");
+    loaded_ = true;
+    auto e = engine(noAutoStage());
+    e->start();
+    EXPECT_EQ(e->status().stagedOrigin, "foreign");
+}
+
+TEST_F(EngineTest, ForeignKernelIsNeverReplacedByAutoStage) {
+    loaded_ = true;  // loaded by another tool, no state file
+    EXPECT_CALL(backend_, load(_)).Times(0);
+    EXPECT_CALL(backend_, unload()).Times(0);
+    auto e = engine();
+    EXPECT_EQ(e->start(), std::nullopt);
+    Status s = e->status();
+    EXPECT_TRUE(s.loaded);
+    EXPECT_EQ(s.stagedOrigin, "foreign");
+    EXPECT_EQ(s.stagedVersion, "");
+
+    tree_.debianKernel(kNewer);
+    EXPECT_EQ(e->rescan(), "");
+    EXPECT_EQ(e->status().stagedOrigin, "foreign");
+    EXPECT_THAT(e->verifyStaged(), HasSubstr("another tool"));
+    EXPECT_FALSE(fs::exists(stateFile()));
+}
+
+TEST_F(EngineTest, ForeignKernelCanBeReplacedOrUnstagedByHand) {
+    loaded_ = true;
+    auto e = engine();
+    e->start();
+    ASSERT_EQ(e->status().stagedOrigin, "foreign");
+    EXPECT_EQ(e->stage("", ""), kNew);
+    EXPECT_EQ(e->status().stagedOrigin, "kexecd");
+    e->unstage();
+    EXPECT_EQ(unloads_, 1);
+
+    loaded_ = true;
+    e->reconcile();
+    EXPECT_EQ(e->status().stagedOrigin, "foreign");
+    e->unstage();
+    EXPECT_EQ(unloads_, 2);
+    EXPECT_EQ(e->status().stagedOrigin, "");
+}
+
+TEST_F(EngineTest, RescanStagesANewerKernel) {
+    auto e = engine();
+    e->start();
+    ASSERT_EQ(lastKernel(), image(kNew));
+    EXPECT_EQ(e->rescan(), kNew);  // nothing changed
+    EXPECT_EQ(loads_.size(), 1u);
+
+    tree_.debianKernel(kNewer);
+    EXPECT_EQ(e->rescan(), kNewer);
+    EXPECT_EQ(loads_.size(), 2u);
+    EXPECT_EQ(lastKernel(), image(kNewer));
+    EXPECT_EQ(e->status().stagedVersion, kNewer);
+    EXPECT_EQ(e->status().newestVersion, kNewer);
+    EXPECT_EQ(state()->version, kNewer);
+}
+
+TEST_F(EngineTest, RescanIgnoresANewerKernelThatIsNotBootableYet) {
+    auto e = engine();
+    e->start();
+    tree_.debianKernel(kNewer, /*initrd=*/false);  // the initrd is still being built
+    EXPECT_EQ(e->rescan(), kNew);
+    EXPECT_EQ(loads_.size(), 1u);
+    tree_.file("/boot/initrd.img-" + kNewer, "initrd");
+    EXPECT_EQ(e->rescan(), kNewer);
+}
+
+TEST_F(EngineTest, RescanKeepsAKernelChosenByHand) {
+    auto e = engine();
+    e->start();
+    EXPECT_EQ(e->stage(kOld, ""), kOld);
+    tree_.debianKernel(kNewer);
+    EXPECT_EQ(e->rescan(), kOld);
+    EXPECT_EQ(lastKernel(), image(kOld));
+    EXPECT_EQ(e->status().stagedVersion, kOld);
+    EXPECT_EQ(e->status().newestVersion, kNewer);
+
+    // A custom command line on the newest kernel is also left alone.
+    EXPECT_EQ(e->stage(kNewer, "root=/dev/vda9"), kNewer);
+    tree_.debianKernel("6.14.0-1-amd64");
+    EXPECT_EQ(e->rescan(), kNewer);
+    EXPECT_EQ(loads_.back().cmdline, "root=/dev/vda9");
+}
+
+TEST_F(EngineTest, RescanRestagesWhenTheInitrdIsReplaced) {
+    auto e = engine();
+    e->start();
+    ASSERT_EQ(loads_.size(), 1u);
+    rebuildInitrd(kNew);
+    EXPECT_EQ(e->rescan(), kNew);
+    ASSERT_EQ(loads_.size(), 2u);
+    EXPECT_EQ(lastKernel(), image(kNew));
+    EXPECT_THAT(loads_[1].initrds, ElementsAre(host("/boot/initrd.img-" + kNew)));
+    // The new identities were recorded: nothing to do next time.
+    EXPECT_EQ(e->rescan(), kNew);
+    EXPECT_EQ(loads_.size(), 2u);
+    EXPECT_EQ(state()->files[1].id, *statFileId(host("/boot/initrd.img-" + kNew)));
+}
+
+TEST_F(EngineTest, RescanRestagesACustomKernelWithItsCmdline) {
+    auto e = engine();
+    e->start();
+    e->stage(kOld, "root=/dev/vda9 custom");
+    rebuildInitrd(kOld);
+    EXPECT_EQ(e->rescan(), kOld);
+    ASSERT_EQ(loads_.size(), 3u);
+    EXPECT_EQ(lastKernel(), image(kOld));
+    EXPECT_EQ(loads_.back().cmdline, "root=/dev/vda9 custom");
+    EXPECT_TRUE(state()->custom);
+}
+
+TEST_F(EngineTest, RescanReplacesARemovedKernelWithTheNewest) {
+    auto e = engine();
+    e->start();
+    removeKernel(kNew);
+    EXPECT_EQ(e->rescan(), kOld);
+    EXPECT_EQ(lastKernel(), image(kOld));
+    EXPECT_EQ(e->status().stagedVersion, kOld);
+    EXPECT_EQ(unloads_, 0);
+}
+
+TEST_F(EngineTest, RescanReplacesARemovedHandChosenKernel) {
+    tree_.debianKernel(kNewer);
+    auto e = engine();
+    e->start();
+    e->stage(kOld, "");
+    removeKernel(kOld);
+    EXPECT_EQ(e->rescan(), kNewer);
+    EXPECT_FALSE(state()->custom);
+}
+
+TEST_F(EngineTest, RescanUnstagesARemovedKernelWithoutAutoStage) {
+    auto e = engine(noAutoStage());
+    e->start();
+    e->stage("", "");
+    ASSERT_TRUE(loaded_);
+    removeKernel(kNew);
+    EXPECT_EQ(e->rescan(), "");
+    EXPECT_EQ(unloads_, 1);
+    EXPECT_FALSE(loaded_);
+    EXPECT_EQ(e->status().stagedVersion, "");
+    EXPECT_FALSE(fs::exists(stateFile()));
+    EXPECT_EQ(loads_.size(), 1u);
+}
+
+TEST_F(EngineTest, RescanUnstagesAKernelWhoseModulesWentAway) {
+    auto e = engine(noAutoStage());
+    e->start();
+    e->stage(kOld, "");
+    fs::remove_all(host("/lib/modules/" + kOld));
+    EXPECT_EQ(e->rescan(), "");
+    EXPECT_EQ(unloads_, 1);
+}
+
+TEST_F(EngineTest, RescanWithoutAutoStageDoesNotStageNewer) {
+    auto e = engine(noAutoStage());
+    e->start();
+    e->stage("", "");
+    tree_.debianKernel(kNewer);
+    EXPECT_EQ(e->rescan(), kNew);
+    EXPECT_EQ(loads_.size(), 1u);
+    EXPECT_EQ(e->status().newestVersion, kNewer);
+}
+
+TEST_F(EngineTest, RescanNoticesAnUnloadBehindOurBack) {
+    auto e = engine(noAutoStage());
+    e->start();
+    e->stage("", "");
+    loaded_ = false;
+    EXPECT_EQ(e->rescan(), "");
+    EXPECT_EQ(e->status().stagedVersion, "");
+    EXPECT_FALSE(fs::exists(stateFile()));
+}
+
+TEST_F(EngineTest, VerifyStaged) {
+    auto e = engine();
+    EXPECT_EQ(e->verifyStaged(), "nothing staged");
+    e->start();
+    EXPECT_EQ(e->verifyStaged(), "staged kernel " + kNew + " matches /boot");
+    EXPECT_EQ(loads_.size(), 1u);
+
+    rebuildInitrd(kNew);
+    EXPECT_EQ(e->verifyStaged(), "files changed; staged again: " + kNew);
+    EXPECT_EQ(loads_.size(), 2u);
+    EXPECT_EQ(lastKernel(), image(kNew));
+    EXPECT_EQ(e->verifyStaged(), "staged kernel " + kNew + " matches /boot");
+
+    removeKernel(kNew);
+    EXPECT_EQ(e->verifyStaged(), "staged kernel " + kNew + " is gone; staged " + kOld + " instead");
+    EXPECT_EQ(lastKernel(), image(kOld));
+    EXPECT_EQ(unloads_, 0);
+}
+
+TEST_F(EngineTest, VerifyStagedInAFreshProcess) {
+    // kexecd --verify-staged runs as its own process from kexec.target.
+    engine()->start();
+    rebuildInitrd(kNew);
+    auto e = engine();
+    EXPECT_EQ(e->verifyStaged(), "files changed; staged again: " + kNew);
+    EXPECT_EQ(loads_.size(), 2u);
+}
+
+TEST_F(EngineTest, VerifyStagedNeverUnstages) {
+    auto e = engine(noAutoStage());
+    e->start();
+    e->stage(kOld, "");
+    removeKernel(kOld);
+    removeKernel(kNew);
+    EXPECT_THAT(e->verifyStaged(), HasSubstr("leaving it staged"));
+    EXPECT_EQ(unloads_, 0);
+    EXPECT_TRUE(loaded_);
+    EXPECT_EQ(e->status().stagedVersion, kOld);
+}
+
+TEST_F(EngineTest, RebootWithNothingStagedThrowsNotStaged) {
+    StrictMock<MockPower> power;
+    auto e = engine(noAutoStage());
+    e->start();
+    Error err = errorOf([&] { e->reboot(power); });
+    EXPECT_EQ(err.code(), ErrorCode::NotStaged);
+}
+
+TEST_F(EngineTest, RebootAfterAnUnloadBehindOurBackThrowsNotStaged) {
+    StrictMock<MockPower> power;
+    auto e = engine();
+    e->start();
+    loaded_ = false;
+    Error err = errorOf([&] { e->reboot(power); });
+    EXPECT_EQ(err.code(), ErrorCode::NotStaged);
+}
+
+TEST_F(EngineTest, RebootCallsPower) {
+    StrictMock<MockPower> power;
+    auto e = engine();
+    e->start();
+    EXPECT_CALL(power, rebootKexec(kNew)).Times(1);
+    e->reboot(power);
+}
+
+TEST_F(EngineTest, RebootIntoAForeignKernel) {
+    StrictMock<MockPower> power;
+    loaded_ = true;
+    auto e = engine();
+    e->start();
+    EXPECT_CALL(power, rebootKexec(_)).Times(1);
+    e->reboot(power);
+}
+
+TEST_F(EngineTest, RebootPowerFailurePropagates) {
+    StrictMock<MockPower> power;
+    auto e = engine();
+    e->start();
+    EXPECT_CALL(power, rebootKexec(kNew)).WillOnce([](const std::string&) {
+        throw Error(ErrorCode::Failed, "logind said no");
+    });
+    Error err = errorOf([&] { e->reboot(power); });
+    EXPECT_EQ(err.code(), ErrorCode::Failed);
+}
+
+TEST_F(EngineTest, ListenerIsCalledOnChanges) {
+    std::vector<Status> seen;
+    auto e = engine();
+    e->setListener([&](const Status& s) { seen.push_back(s); });
+    e->start();
+    ASSERT_FALSE(seen.empty());
+    EXPECT_EQ(seen.back(), e->status());
+    EXPECT_EQ(seen.back().stagedVersion, kNew);
+    EXPECT_TRUE(seen.back().loaded);
+
+    size_t n = seen.size();
+    e->rescan();  // no change, no call
+    e->reconcile();
+    e->listKernels();
+    EXPECT_EQ(seen.size(), n);
+
+    e->unstage();
+    ASSERT_EQ(seen.size(), n + 1);
+    EXPECT_EQ(seen.back().stagedVersion, "");
+    EXPECT_FALSE(seen.back().loaded);
+
+    tree_.debianKernel(kNewer);
+    e->listKernels();  // the newest version changed
+    ASSERT_EQ(seen.size(), n + 2);
+    EXPECT_EQ(seen.back().newestVersion, kNewer);
+}
+
+TEST_F(EngineTest, UnstageWithNothingStagedIsNotStaged) {
+    EXPECT_CALL(backend_, unload()).Times(0);
+    auto e = engine(noAutoStage());
+    e->start();
+    Error err = errorOf([&] { e->unstage(); });
+    EXPECT_EQ(err.code(), ErrorCode::NotStaged);
+}
+
+TEST_F(EngineTest, Unstage) {
+    auto e = engine();
+    e->start();
+    e->unstage();
+    EXPECT_EQ(unloads_, 1);
+    EXPECT_FALSE(loaded_);
+    EXPECT_FALSE(fs::exists(stateFile()));
+    Status s = e->status();
+    EXPECT_EQ(s.stagedVersion, "");
+    EXPECT_EQ(s.stagedOrigin, "");
+    EXPECT_FALSE(s.loaded);
+    Error err = errorOf([&] { e->unstage(); });
+    EXPECT_EQ(err.code(), ErrorCode::NotStaged);
+}
+
+TEST_F(EngineTest, ListKernels) {
+    auto e = engine(noAutoStage());
+    auto ks = e->listKernels();
+    ASSERT_EQ(ks.size(), 2u);
+    EXPECT_EQ(ks[0].version, kNew);
+    EXPECT_EQ(ks[1].version, kOld);
+    EXPECT_EQ(e->status().newestVersion, kNew);
+}
+
+TEST_F(EngineTest, RebootUsesKexecFlag) {
+    auto flag = host("/run/kexecd/reboot-uses-kexec");
+    Config c = noAutoStage();
+    c.rebootUsesKexec = true;
+    engine(c)->start();
+    EXPECT_TRUE(fs::exists(flag));
+    engine(noAutoStage())->start();
+    EXPECT_FALSE(fs::exists(flag));
+}
+
+TEST_F(EngineTest, RunningVersionFromUnameWithoutOsrelease) {
+    fs::remove(host("/proc/sys/kernel/osrelease"));
+    auto e = engine(noAutoStage());
+    e->start();
+    struct utsname u {};
+    ASSERT_EQ(::uname(&u), 0);
+    EXPECT_EQ(e->status().runningVersion, u.release);
+}
+
+TEST_F(EngineTest, SimulatedBackendKeepsItsOwnStateFile) {
+    SimulatedKexec sim;
+    {
+        Engine e(Root(dir_.path()), Config{}, sim);
+        e.start();
+        EXPECT_EQ(e.status().stagedOrigin, "simulated");
+        EXPECT_EQ(e.stateFile(), host("/run/kexecd/simulated.json"));
+    }
+    EXPECT_TRUE(fs::exists(host("/run/kexecd/simulated.json")));
+    EXPECT_FALSE(fs::exists(stateFile()));
+
+    SimulatedKexec sim2;  // a restarted daemon
+    Engine e2(Root(dir_.path()), noAutoStage(), sim2);
+    e2.start();
+    EXPECT_TRUE(sim2.loaded());
+    EXPECT_EQ(e2.status().stagedVersion, kNew);
+
+    // A real backend ignores the simulated record.
+    auto real = engine(noAutoStage());
+    real->start();
+    EXPECT_EQ(real->status().stagedVersion, "");
+}
+
+}  // namespace
+}  // namespace kexecd
