@@ -3,6 +3,7 @@
 #include <ini.h>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <optional>
@@ -13,10 +14,13 @@
 namespace kexecd {
 
 std::optional<bool> parseBool(std::string_view s) {
-    for (auto t : {"yes", "true", "on", "1"})
-        if (s == t) return true;
-    for (auto f : {"no", "false", "off", "0"})
-        if (s == f) return false;
+    // Case does not matter, as in systemd's unit files ("Yes", "off").
+    std::string v(s);
+    for (auto& c : v) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    for (auto t : {"yes", "true", "on", "1", "y"})
+        if (v == t) return true;
+    for (auto f : {"no", "false", "off", "0", "n"})
+        if (v == f) return false;
     return std::nullopt;
 }
 
