@@ -134,12 +134,15 @@ int main(int argc, char** argv) {
 
     try {
         Engine engine(root, config, *backend);
-        if (auto problem = engine.start()) spdlog::warn("automatic staging: {}", *problem);
 
-        // Objects first, the name last: a client that sees the name can use
-        // the object at once.
+        // Objects first, then the name: a client that sees the name can use
+        // the object at once (its calls wait for the event loop below). The
+        // name comes before anything that stages, so that a second kexecd
+        // (started by hand next to the service) stops here, changing nothing.
         auto conn = sdbus::createSystemBusConnection();
         ManagerObject manager(*conn, engine, *power);
+        conn->requestName(kBusName);
+        if (auto problem = engine.start()) spdlog::warn("automatic staging: {}", *problem);
 
         BootWatch watch(
             {root.path("/boot"), root.path("/usr/lib/modules"), root.path("/lib/modules")},
@@ -160,7 +163,6 @@ int main(int argc, char** argv) {
             });
         watch.start();
 
-        conn->requestName(kBusName);
         spdlog::info("serving {} (root {}, AutoStage={})", kBusName, opt.root.string(),
                      config.autoStage ? "yes" : "no");
 
