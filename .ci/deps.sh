@@ -10,6 +10,7 @@ pkgs=(
   dbus dbus-daemon python3 python3-dbusmock python3-dbus python3-gi
   libxml2-utils zlib1g-dev util-linux systemd
   dbus-bin libdbus-1-dev polkitd
+  qemu-system-x86 mmdebstrap e2fsprogs debian-archive-keyring
 )
 missing=()
 for p in "${pkgs[@]}"; do
