@@ -3,7 +3,8 @@
 # build) asks for a rescan the right way and never fails: it runs
 # `kexecctl --no-ask-password -q rescan`, exits 0 whatever kexecctl does,
 # stays quiet when kexecd is unreachable (status 5) or not installed, warns
-# on other failures, and gives up after 15 s. kexecctl is replaced by a stub.
+# on other failures, gives up after 15 s, and leaves a masked kexecd alone.
+# kexecctl (and systemctl, for the masked case) are replaced by stubs.
 set -eu
 hook=$1
 tmp=$(mktemp -d)
@@ -47,6 +48,13 @@ for args in "6.1.0-28-amd64 /boot/vmlinuz-6.1.0-28-amd64" \
     [ "$(cat "$tmp/args")" = "--no-ask-password -q rescan" ] || fail "kexecctl called as: $(cat "$tmp/args")"
 done
 echo "ok: Debian and kernel-install calls run 'kexecctl --no-ask-password -q rescan'"
+
+mkdir "$tmp/bin"
+printf '#!/bin/sh\necho masked\nexit 1\n' > "$tmp/bin/systemctl"
+chmod +x "$tmp/bin/systemctl"
+PATH="$tmp/bin:$PATH" run QUIET 6.1.0-28-amd64 /boot/vmlinuz-6.1.0-28-amd64
+[ ! -e "$tmp/args" ] || fail "asked a masked kexecd to rescan"
+echo "ok: quiet, and no rescan, when kexecd.service is masked"
 
 stub 5
 run QUIET 6.1.0-28-amd64 /boot/vmlinuz-6.1.0-28-amd64

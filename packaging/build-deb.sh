@@ -1,0 +1,62 @@
+#!/bin/bash
+# build-deb.sh OUTDIR: builds the kexecd Debian package from this tree and
+# copies the .deb into OUTDIR (created if needed). Works from a clean clone
+# on Debian 12: as root it installs the packaging tools and Build-Depends
+# that are missing.
+#
+# The tree is copied to a temporary directory (copy-tree.sh: what a clone
+# with your changes would hold, never a build directory) with
+# packaging/debian as ./debian, and built with
+# `dpkg-buildpackage -us -uc -b`. The package build runs the unit tests;
+# DEB_BUILD_OPTIONS=nocheck skips them. No -dbgsym package is made.
+# If lintian is installed, the .deb is checked and an error fails the build.
+set -euo pipefail
+
+out=${1:?usage: build-deb.sh OUTDIR}
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+start=$(date +%s)
+
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+apt_install() {
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@"
+}
+if ! command -v dpkg-buildpackage >/dev/null || ! command -v dh >/dev/null; then
+    as_root apt-get update -qq
+    apt_install dpkg-dev debhelper
+fi
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+src=$work/kexecd
+bash "$top/packaging/copy-tree.sh" "$top" "$src"
+rm -rf "$src/debian"
+cp -a "$top/packaging/debian" "$src/debian"
+
+cd "$src"
+if ! unmet=$(dpkg-checkbuilddeps 2>&1); then
+    # "dpkg-checkbuilddeps: error: Unmet build dependencies: a (>= 1) b | c"
+    pkgs=$(printf '%s\n' "$unmet" | sed -n 's/.*Unmet build dependencies: //p' |
+           sed -e 's/([^)]*)//g' -e 's/|[^ ]*//g')
+    echo "installing build dependencies:" $pkgs
+    as_root apt-get update -qq
+    # shellcheck disable=SC2086
+    apt_install $pkgs
+fi
+
+export DEB_BUILD_OPTIONS="${DEB_BUILD_OPTIONS:+$DEB_BUILD_OPTIONS }noddebs parallel=$(nproc)"
+dpkg-buildpackage -us -uc -b
+debs=("$work"/*.deb)
+cp "${debs[@]}" "$out/"
+for d in "${debs[@]}"; do echo "built: $out/$(basename "$d")"; done
+
+if command -v lintian >/dev/null; then
+    # Errors fail the build; warnings are shown.
+    lintian --fail-on error --tag-display-limit 0 "${debs[@]}" || {
+        echo "build-deb.sh: lintian found errors" >&2
+        exit 1
+    }
+    echo "lintian: no errors"
+fi
+echo "build-deb.sh: done in $(( $(date +%s) - start ))s"
