@@ -9,7 +9,7 @@ pkgs=(
   libgtest-dev libgmock-dev libbenchmark-dev
   dbus dbus-daemon python3 python3-dbusmock python3-dbus python3-gi
   libxml2-utils zlib1g-dev util-linux systemd
-  dbus-bin libdbus-1-dev polkitd groff-base
+  dbus-bin libdbus-1-dev polkitd groff-base lintian
   qemu-system-x86 mmdebstrap e2fsprogs debian-archive-keyring
 )
 missing=()
