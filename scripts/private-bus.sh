@@ -1,22 +1,12 @@
-# Sourced by scripts/demo: a throw-away system bus in $1, reachable by any
-# user, so nothing touches the machine's real system bus.
+# Sourced by scripts/demo: a throw-away system bus in $1 with the system
+# bus's default policy and kexecd's own (dbus/org.kexecd1.conf), so nothing
+# touches the machine's real system bus.
 start_private_bus() {
-    local dir=$1
-    cat > "$dir/bus.conf" <<CONF
-<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>system</type>
-  <listen>unix:path=$dir/system_bus_socket</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow user="*"/>
-    <allow own="*"/>
-    <allow send_destination="*"/>
-    <allow receive_sender="*"/>
-  </policy>
-</busconfig>
-CONF
+    local dir=$1 top
+    top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+    sed -e "s|@SOCKET@|$dir/system_bus_socket|" \
+        -e "s|@EXTRA@|<include>$top/dbus/org.kexecd1.conf</include>|" \
+        "$top/tests/data/system-bus.conf.in" > "$dir/bus.conf"
     dbus-daemon --config-file="$dir/bus.conf" --fork --print-pid > "$dir/bus.pid"
     export DBUS_SYSTEM_BUS_ADDRESS="unix:path=$dir/system_bus_socket"
 }

@@ -61,6 +61,8 @@ SAMPLE_ROOT = _required_program('KEXECD_SAMPLE_ROOT')
 HERE = os.path.dirname(os.path.abspath(__file__))
 POLKIT_TEMPLATE = os.path.join(HERE, 'polkitd_kexecd.py')
 # The bus policy kexecd ships; the private bus enforces it.
+BUS_TEMPLATE = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'data',
+                            'system-bus.conf.in')
 BUS_POLICY = os.path.abspath(os.environ.get('KEXECD_BUS_POLICY') or
                              os.path.join(HERE, '..', '..', 'dbus', 'org.kexecd1.conf'))
 if not os.path.isfile(BUS_POLICY):
@@ -157,9 +159,10 @@ def bz_image(version, pad_to=16384):
 
 
 def bus_config(socket):
-    '''The private system bus: the default policy of Debian's
-    /usr/share/dbus-1/system.conf, the project's own dbus/org.kexecd1.conf
-    and, for the harness, who may own and call the polkitd mock.'''
+    '''The private system bus (tests/data/system-bus.conf.in: the default
+    policy of Debian's system.conf) with the project's own
+    dbus/org.kexecd1.conf and, for the harness, who may own and call the
+    polkitd mock.'''
     # The test's own user runs the daemon and the polkitd mock: root, as on a
     # real system, or without root the invoking user, who then needs to own
     # the names too.
@@ -168,34 +171,7 @@ def bus_config(socket):
     kexecd_rules = '' if IS_ROOT else f'''
     <allow own="{BUS_NAME}"/>
     <allow send_destination="{BUS_NAME}"/>'''
-    return f'''<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>system</type>
-  <listen>unix:path={socket}</listen>
-  <auth>EXTERNAL</auth>
-  <!-- no service directories: nothing is activatable, a missing polkitd
-       stays missing -->
-  <policy context="default">
-    <allow user="*"/>
-    <deny own="*"/>
-    <deny send_type="method_call"/>
-    <allow send_type="signal"/>
-    <allow send_requested_reply="true" send_type="method_return"/>
-    <allow send_requested_reply="true" send_type="error"/>
-    <allow receive_type="method_call"/>
-    <allow receive_type="method_return"/>
-    <allow receive_type="error"/>
-    <allow receive_type="signal"/>
-    <allow send_destination="org.freedesktop.DBus"
-           send_interface="org.freedesktop.DBus"/>
-    <allow send_destination="org.freedesktop.DBus"
-           send_interface="org.freedesktop.DBus.Introspectable"/>
-    <allow send_destination="org.freedesktop.DBus"
-           send_interface="org.freedesktop.DBus.Properties"/>
-    <deny send_destination="org.freedesktop.DBus"
-          send_interface="org.freedesktop.DBus"
-          send_member="UpdateActivationEnvironment"/>
+    extra = f'''<policy context="default">
     <!-- as polkit's own bus policy -->
     <allow send_destination="{POLKIT_NAME}"
            send_interface="org.freedesktop.PolicyKit1.Authority"/>
@@ -204,9 +180,9 @@ def bus_config(socket):
   <policy user="{harness_user}">
     <allow own="{POLKIT_NAME}"/>
     <allow send_destination="{POLKIT_NAME}"/>{kexecd_rules}
-  </policy>
-</busconfig>
-'''
+  </policy>'''
+    with open(BUS_TEMPLATE) as f:
+        return f.read().replace('@SOCKET@', socket).replace('@EXTRA@', extra)
 
 
 # The unprivileged client: a small python-dbus program run as another user,

@@ -25,35 +25,9 @@ cleanup() {
 trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; [ -f "$tmp/kexecd.log" ] && sed 's/^/  kexecd: /' "$tmp/kexecd.log" >&2; exit 1; }
 
-# The default policy of Debian's /usr/share/dbus-1/system.conf.
-cat > "$tmp/bus.conf" <<CONF
-<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>system</type>
-  <listen>unix:path=$tmp/bus</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow user="*"/>
-    <deny own="*"/>
-    <deny send_type="method_call"/>
-    <allow send_type="signal"/>
-    <allow send_requested_reply="true" send_type="method_return"/>
-    <allow send_requested_reply="true" send_type="error"/>
-    <allow receive_type="method_call"/>
-    <allow receive_type="method_return"/>
-    <allow receive_type="error"/>
-    <allow receive_type="signal"/>
-    <allow send_destination="org.freedesktop.DBus"
-           send_interface="org.freedesktop.DBus"/>
-    <allow send_destination="org.freedesktop.DBus"
-           send_interface="org.freedesktop.DBus.Introspectable"/>
-    <allow send_destination="org.freedesktop.DBus"
-           send_interface="org.freedesktop.DBus.Properties"/>
-  </policy>
-  <include>$busconf</include>
-</busconfig>
-CONF
+# The system bus's default policy plus the shipped one.
+template="$(dirname "$0")/../data/system-bus.conf.in"
+sed -e "s|@SOCKET@|$tmp/bus|" -e "s|@EXTRA@|<include>$busconf</include>|" "$template" > "$tmp/bus.conf"
 
 dbus-daemon --config-file="$tmp/bus.conf" --nofork --print-address=1 \
     > "$tmp/address" 2> "$tmp/bus.log" &
