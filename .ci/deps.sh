@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
-# Installs every build and test dependency on a fresh Debian 12 machine.
+# Installs what a fresh Debian 12 machine lacks: `deps.sh demo` what the
+# build and the demo need, `deps.sh` (or `deps.sh test`) everything the
+# whole test suite needs too (system tests, packaging, the qemu guest).
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 pkgs=(
   g++ meson ninja-build pkg-config
   libsdbus-c++-dev libsdbus-c++-bin libsystemd-dev
-  libinih-dev libspdlog-dev libfmt-dev nlohmann-json3-dev
+  libinih-dev libspdlog-dev libfmt-dev nlohmann-json3-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  dbus dbus-daemon python3 python3-dbusmock python3-dbus python3-gi
-  libxml2-utils zlib1g-dev util-linux systemd
-  dbus-bin libdbus-1-dev polkitd groff-base lintian
+  dbus dbus-daemon dbus-bin systemd util-linux
+)
+[ "${1:-test}" = demo ] || pkgs+=(
+  python3 python3-dbusmock python3-dbus python3-gi
+  libxml2-utils libdbus-1-dev polkitd groff-base lintian
   qemu-system-x86 mmdebstrap e2fsprogs debian-archive-keyring
 )
 missing=()
