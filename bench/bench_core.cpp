@@ -65,13 +65,15 @@ BENCHMARK(BM_InspectGzipArm64)->Arg(40)->Unit(benchmark::kMillisecond);
 
 void BM_CompareVersions(benchmark::State& st) {
     for (auto _ : st)
-        benchmark::DoNotOptimize(compareVersions("6.11.10-300.fc41.x86_64", "6.11.4-301.fc41.x86_64"));
+        benchmark::DoNotOptimize(
+            compareVersions("6.11.10-300.fc41.x86_64", "6.11.4-301.fc41.x86_64"));
 }
 BENCHMARK(BM_CompareVersions);
 
 void BM_DeriveCmdline(benchmark::State& st) {
-    std::string proc = "BOOT_IMAGE=/boot/vmlinuz-6.1.0-13-amd64 root=UUID=0a1b2c3d ro quiet "
-                       "console=ttyS0,115200 rd.luks.name=\"crypt root\" splash -- single";
+    std::string proc =
+        "BOOT_IMAGE=/boot/vmlinuz-6.1.0-13-amd64 root=UUID=0a1b2c3d ro quiet "
+        "console=ttyS0,115200 rd.luks.name=\"crypt root\" splash -- single";
     for (auto _ : st) benchmark::DoNotOptimize(deriveCmdline(proc, {"quiet"}, "mitigations=auto"));
 }
 BENCHMARK(BM_DeriveCmdline);

@@ -24,13 +24,14 @@ pid_t startPolkitAgent() {
     int pipefd[2];
     if (pipe2(pipefd, O_CLOEXEC) < 0) return -1;
     std::string notify = std::to_string(pipefd[1]), pid = std::to_string(getpid());
-    const char* argv[] = {agent, "--notify-fd", notify.c_str(), "--fallback", "--process",
-                          pid.c_str(), nullptr};
+    const char* argv[] = {agent,       "--notify-fd", notify.c_str(), "--fallback",
+                          "--process", pid.c_str(),   nullptr};
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_adddup2(&fa, pipefd[1], pipefd[1]);
     pid_t child = -1;
-    if (posix_spawn(&child, agent, &fa, nullptr, const_cast<char**>(argv), environ) != 0) child = -1;
+    if (posix_spawn(&child, agent, &fa, nullptr, const_cast<char**>(argv), environ) != 0)
+        child = -1;
     posix_spawn_file_actions_destroy(&fa);
     close(pipefd[1]);
     if (child > 0) {

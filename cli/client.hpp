@@ -1,8 +1,9 @@
 #pragma once
 // kexecctl's connection to kexecd, and how its errors become exit codes.
+#include <sdbus-c++/sdbus-c++.h>
+
 #include <memory>
 #include <optional>
-#include <sdbus-c++/sdbus-c++.h>
 #include <string>
 
 #include "kexecd-proxy.h"
@@ -12,11 +13,11 @@ namespace kexecctl {
 // Exit codes, documented in kexecctl(1).
 enum Exit : int {
     kOk = 0,
-    kFailed = 1,        // the operation failed (kexec refused, logind refused, …)
-    kUsage = 2,         // bad command line or invalid argument
-    kNotFound = 3,      // no such kernel, nothing staged
-    kDenied = 4,        // polkit said no
-    kUnreachable = 5,   // kexecd is not running / not reachable
+    kFailed = 1,       // the operation failed (kexec refused, logind refused, …)
+    kUsage = 2,        // bad command line or invalid argument
+    kNotFound = 3,     // no such kernel, nothing staged
+    kDenied = 4,       // polkit said no
+    kUnreachable = 5,  // kexecd is not running / not reachable
 };
 
 struct Options {
@@ -28,7 +29,7 @@ struct Options {
 };
 
 class Manager final : public sdbus::ProxyInterfaces<org::kexecd1::Manager_proxy> {
-public:
+  public:
     explicit Manager(sdbus::IConnection& conn)
         : ProxyInterfaces(conn, "org.kexecd1", "/org/kexecd1") {}
     ~Manager() { unregisterProxy(); }
@@ -37,14 +38,14 @@ public:
 };
 
 class Client {
-public:
+  public:
     explicit Client(const Options& opts);
     ~Client();
     Manager& manager() { return *manager_; }
     sdbus::IConnection& connection() { return *conn_; }
     const Options& opts() const { return opts_; }
 
-private:
+  private:
     Options opts_;
     std::unique_ptr<sdbus::IConnection> conn_;
     std::unique_ptr<Manager> manager_;

@@ -56,14 +56,30 @@ int main(int argc, char** argv) {
     Options o;
     for (int c; (c = getopt_long(argc, argv, "hq", opts, nullptr)) != -1;) {
         switch (c) {
-            case JSON: o.json = true; break;
-            case CMDLINE: o.cmdline = optarg; break;
-            case COLD: o.cold = true; break;
-            case NO_ASK: o.interactive = false; break;
-            case 'q': o.quiet = true; break;
-            case 'h': usage(stdout); return kOk;
-            case VERSION: std::puts("kexecctl " KEXECD_VERSION); return kOk;
-            default: usage(stderr); return kUsage;
+            case JSON:
+                o.json = true;
+                break;
+            case CMDLINE:
+                o.cmdline = optarg;
+                break;
+            case COLD:
+                o.cold = true;
+                break;
+            case NO_ASK:
+                o.interactive = false;
+                break;
+            case 'q':
+                o.quiet = true;
+                break;
+            case 'h':
+                usage(stdout);
+                return kOk;
+            case VERSION:
+                std::puts("kexecctl " KEXECD_VERSION);
+                return kOk;
+            default:
+                usage(stderr);
+                return kUsage;
         }
     }
     std::string verb = optind < argc ? argv[optind++] : "status";
@@ -73,7 +89,8 @@ int main(int argc, char** argv) {
     for (auto& cand : kVerbs)
         if (verb == cand.name) v = &cand;
     if (!v) {
-        std::fprintf(stderr, "kexecctl: unknown command '%s'; see 'kexecctl --help'\n", verb.c_str());
+        std::fprintf(stderr, "kexecctl: unknown command '%s'; see 'kexecctl --help'\n",
+                     verb.c_str());
         return kUsage;
     }
     if (o.cmdline && std::strcmp(v->name, "stage") != 0) {

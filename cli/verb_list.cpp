@@ -1,7 +1,6 @@
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <cstdio>
+#include <nlohmann/json.hpp>
 
 #include "verbs.hpp"
 
@@ -39,7 +38,8 @@ int verbList(Client& c, const Args& args) {
         wv = std::max(wv, k.get<0>().size());
         wi = std::max(wi, k.get<1>().size());
     }
-    std::printf("  %-*s  %-8s  %-*s  %s\n", int(wv), "VERSION", "BOOTABLE", int(wi), "IMAGE", "NOTE");
+    std::printf("  %-*s  %-8s  %-*s  %s\n", int(wv), "VERSION", "BOOTABLE", int(wi), "IMAGE",
+                "NOTE");
     bool firstBootable = true;
     for (auto& k : kernels) {
         std::string note;

@@ -26,8 +26,8 @@ int verbReboot(Client& c, const Args& args) {
     } catch (const sdbus::Error& e) {
         if (e.getName() != "org.kexecd1.Error.NotStaged") throw;
     }
-    auto login = sdbus::createProxy(c.connection(), "org.freedesktop.login1",
-                                    "/org/freedesktop/login1");
+    auto login =
+        sdbus::createProxy(c.connection(), "org.freedesktop.login1", "/org/freedesktop/login1");
     login->callMethod("Reboot")
         .onInterface("org.freedesktop.login1.Manager")
         .withArguments(c.opts().interactive);

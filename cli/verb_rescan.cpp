@@ -13,8 +13,10 @@ int verbRescan(Client& c, const Args& args) {
     }
     std::string staged = c.manager().Rescan(c.opts().interactive);
     if (!c.opts().quiet) {
-        if (staged.empty()) std::printf("Nothing staged.\n");
-        else std::printf("Staged: %s\n", staged.c_str());
+        if (staged.empty())
+            std::printf("Nothing staged.\n");
+        else
+            std::printf("Staged: %s\n", staged.c_str());
     }
     return kOk;
 }

@@ -1,6 +1,5 @@
-#include <nlohmann/json.hpp>
-
 #include <cstdio>
+#include <nlohmann/json.hpp>
 
 #include "verbs.hpp"
 
@@ -33,11 +32,10 @@ int verbStatus(Client& c, const Args& args) {
     auto autoStage = get<bool>(p, "AutoStage");
 
     if (c.opts().json) {
-        nlohmann::json j = {{"loaded", loaded},       {"staged_version", version},
-                            {"staged_kernel", kernel}, {"staged_initrds", initrds},
-                            {"staged_cmdline", cmdline}, {"staged_origin", origin},
-                            {"newest_version", newest}, {"running_version", running},
-                            {"auto_stage", autoStage}};
+        nlohmann::json j = {
+            {"loaded", loaded},          {"staged_version", version},  {"staged_kernel", kernel},
+            {"staged_initrds", initrds}, {"staged_cmdline", cmdline},  {"staged_origin", origin},
+            {"newest_version", newest},  {"running_version", running}, {"auto_stage", autoStage}};
         std::printf("%s\n", j.dump(2).c_str());
         return kOk;
     }
@@ -64,8 +62,9 @@ int verbStatus(Client& c, const Args& args) {
     else if (!version.empty() && !newest.empty() && newest != version)
         std::printf("\nA newer kernel is in /boot: 'kexecctl stage' stages %s.\n", newest.c_str());
     else if (!version.empty())
-        std::printf("\n'systemctl kexec' or 'kexecctl reboot' boots it, skipping firmware and "
-                    "boot loader.\n");
+        std::printf(
+            "\n'systemctl kexec' or 'kexecctl reboot' boots it, skipping firmware and "
+            "boot loader.\n");
     return kOk;
 }
 

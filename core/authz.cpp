@@ -25,7 +25,8 @@ constexpr Rule kTable[] = {
 Authorization authorizationFor(std::string_view method, bool customCmdline) {
     for (const auto& r : kTable) {
         if (r.method != method) continue;
-        std::string_view action = customCmdline && !r.customAction.empty() ? r.customAction : r.action;
+        std::string_view action =
+            customCmdline && !r.customAction.empty() ? r.customAction : r.action;
         return Authorization{r.kind, std::string(action)};
     }
     return Authorization{Authorization::Kind::Deny, ""};

@@ -47,7 +47,8 @@ int onEntry(void* user, const char* section, const char* name, const char* value
     auto* st = static_cast<ParseState*>(user);
     std::string_view sec(section), key(name), val(value);
     if (!st->error.empty()) return 1;  // ini_parse keeps going; keep the first error only
-    if (sec == "Reboot" && key == "UseKexec") return setBool(&st->config->rebootUsesKexec, key, val, st);
+    if (sec == "Reboot" && key == "UseKexec")
+        return setBool(&st->config->rebootUsesKexec, key, val, st);
     if (sec != "Stage") {
         st->warnings->push_back(st->file + ": unknown key " + std::string(key) + " in [" +
                                 std::string(sec) + "], ignoring");
@@ -59,8 +60,10 @@ int onEntry(void* user, const char* section, const char* name, const char* value
     if (key == "RequireModules") return setBool(&c.requireModules, key, val, st);
     if (key == "CmdlineAppend") {
         // Like systemd's list settings: each line adds, an empty value resets.
-        if (val.empty()) c.cmdlineAppend.clear();
-        else c.cmdlineAppend += (c.cmdlineAppend.empty() ? "" : " ") + std::string(val);
+        if (val.empty())
+            c.cmdlineAppend.clear();
+        else
+            c.cmdlineAppend += (c.cmdlineAppend.empty() ? "" : " ") + std::string(val);
         return 1;
     }
     if (key == "CmdlineRemove") {
@@ -79,7 +82,8 @@ int onEntry(void* user, const char* section, const char* name, const char* value
         c.settleMs = static_cast<unsigned>(std::lround(sec * 1000));
         return 1;
     }
-    st->warnings->push_back(st->file + ": unknown key " + std::string(key) + " in [Stage], ignoring");
+    st->warnings->push_back(st->file + ": unknown key " + std::string(key) +
+                            " in [Stage], ignoring");
     return 1;
 }
 
@@ -107,7 +111,8 @@ Config loadConfig(const std::filesystem::path& mainFile, std::vector<std::string
     std::vector<std::filesystem::path> files;
     for (auto it = std::filesystem::directory_iterator(dropins, ec);
          !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
-        if (it->path().extension() == ".conf" && it->is_regular_file(ec)) files.push_back(it->path());
+        if (it->path().extension() == ".conf" && it->is_regular_file(ec))
+            files.push_back(it->path());
     }
     std::sort(files.begin(), files.end(),
               [](const auto& a, const auto& b) { return a.filename() < b.filename(); });

@@ -15,8 +15,8 @@ constexpr std::string_view kImagePrefixes[] = {"vmlinuz-", "Image-"};
 
 // Temporary, backup and side files package managers and tools leave next to
 // kernels.
-constexpr std::string_view kSkipSuffixes[] = {".old", ".bak", ".hmac", ".sig", ".tmp", ".new",
-                                              ".orig", ".rpmnew", ".rpmsave", ".save", "~"};
+constexpr std::string_view kSkipSuffixes[] = {
+    ".old", ".bak", ".hmac", ".sig", ".tmp", ".new", ".orig", ".rpmnew", ".rpmsave", ".save", "~"};
 
 // GRUB's order: Intel first, then AMD; the kernel uses whichever matches.
 constexpr std::string_view kMicrocode[] = {"intel-ucode.img", "amd-ucode.img"};
@@ -74,7 +74,8 @@ std::vector<Kernel> Discovery::scan(const DiscoveryOptions& opts) {
          !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
         std::string name = it->path().filename().string();
         if (!isCandidateImageName(name)) continue;
-        struct stat lst {}, st {};
+        struct stat lst {
+        }, st{};
         if (::lstat(it->path().c_str(), &lst) < 0 || ::stat(it->path().c_str(), &st) < 0) continue;
         if (!S_ISREG(st.st_mode)) continue;
         entries.push_back({name, S_ISLNK(lst.st_mode), st});
@@ -105,8 +106,8 @@ std::vector<Kernel> Discovery::scan(const DiscoveryOptions& opts) {
         k.version = !info.version.empty() ? info.version : suffix;
 
         std::string mainInitrd;
-        for (auto cand : {"initrd.img-" + suffix, "initramfs-" + suffix + ".img", "initrd-" + suffix,
-                          "initrd-" + suffix + ".img"}) {
+        for (auto cand : {"initrd.img-" + suffix, "initramfs-" + suffix + ".img",
+                          "initrd-" + suffix, "initrd-" + suffix + ".img"}) {
             struct stat st {};
             if (::stat((boot / cand).c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
                 mainInitrd = cand;
@@ -120,7 +121,8 @@ std::vector<Kernel> Discovery::scan(const DiscoveryOptions& opts) {
         if (!info.ok()) {
             k.reason = info.error;
         } else if (nameIsVersion && info.version != suffix) {
-            k.reason = "version mismatch: file name says " + suffix + ", image says " + info.version;
+            k.reason =
+                "version mismatch: file name says " + suffix + ", image says " + info.version;
         } else if (!k.reason.empty()) {
             // empty initrd, set above
         } else if (mainInitrd.empty() && opts.requireInitrd) {

@@ -17,7 +17,7 @@ struct Kernel {
     std::string image;                 // path as the system sees it (/boot/vmlinuz-…)
     std::vector<std::string> initrds;  // microcode first
     bool bootable = false;
-    std::string reason;                // "" when bootable
+    std::string reason;  // "" when bootable
 };
 
 struct DiscoveryOptions {
@@ -26,7 +26,7 @@ struct DiscoveryOptions {
 };
 
 class Discovery {
-public:
+  public:
     explicit Discovery(Root root) : root_(std::move(root)) {}
 
     // Every kernel image found, newest first. Safe to call from any thread.
@@ -34,7 +34,7 @@ public:
 
     const Root& root() const { return root_; }
 
-private:
+  private:
     // Reading an arm64 image means decompressing tens of MB: remember what
     // each file version said.
     ImageInfo inspectCached(const std::filesystem::path& p, const FileId& id);

@@ -188,7 +188,8 @@ std::string Engine::stageLocked(const Kernel& k, const std::string& cmdline, boo
         publishLocked();
         throw Error(ErrorCode::Failed, "staged " + k.version +
                                            ", but could not record it (a restarted kexecd will "
-                                           "report it as foreign): " + e.what());
+                                           "report it as foreign): " +
+                                           e.what());
     }
     publishLocked();
     return k.version;
@@ -302,8 +303,9 @@ std::string Engine::verifyStaged() {
     loadStateLocked();
     auto kernels = scanLocked();
     reconcileLocked();
-    if (!staged_) return foreign_ ? "a kernel loaded by another tool is staged; not checked"
-                                  : "nothing staged";
+    if (!staged_)
+        return foreign_ ? "a kernel loaded by another tool is staged; not checked"
+                        : "nothing staged";
     if (!filesChanged(*staged_)) return "staged kernel " + staged_->version + " matches /boot";
     for (auto& c : kernels)
         if (c.image == staged_->kernel && c.version == staged_->version && c.bootable)
@@ -316,7 +318,8 @@ std::string Engine::verifyStaged() {
         return "staged kernel " + gone + " is gone; staged " +
                stageLocked(*newest, derivedCmdline(), false) + " instead";
     }
-    return "staged kernel " + staged_->version + " is gone and nothing else is bootable; "
+    return "staged kernel " + staged_->version +
+           " is gone and nothing else is bootable; "
            "leaving it staged";
 }
 

@@ -34,7 +34,7 @@ struct Status {
 using StatusListener = std::function<void(const Status&)>;
 
 class Engine {
-public:
+  public:
     Engine(Root root, Config config, KexecBackend& backend);
 
     // Reconciles the state file with what the kernel has loaded, then, with
@@ -67,7 +67,7 @@ public:
     const Config& config() const { return config_; }
     std::filesystem::path stateFile() const;
 
-private:
+  private:
     std::vector<Kernel> scanLocked();
     std::string rescanLocked();
     void reconcileLocked();

@@ -18,7 +18,9 @@ std::string Root::display(const std::filesystem::path& p) const {
     return (std::filesystem::path("/") / rel).string();
 }
 
-std::string errnoText(int err) { return std::strerror(err); }
+std::string errnoText(int err) {
+    return std::strerror(err);
+}
 
 FileId fileIdOf(const struct stat& st) {
     return FileId{static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino),

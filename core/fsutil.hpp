@@ -13,7 +13,7 @@ namespace kexecd {
 // Where every path the daemon touches lives: "/" in production, a test
 // fixture or sample tree with --root.
 class Root {
-public:
+  public:
     explicit Root(std::filesystem::path dir = "/") : dir_(std::move(dir)) {}
     // path("/boot") -> <root>/boot
     std::filesystem::path path(const std::filesystem::path& absolute) const {
@@ -23,7 +23,7 @@ public:
     std::string display(const std::filesystem::path& p) const;
     const std::filesystem::path& dir() const { return dir_; }
 
-private:
+  private:
     std::filesystem::path dir_;
 };
 

@@ -25,7 +25,9 @@ constexpr std::string_view kBanner = "Linux version ";
 constexpr size_t kMaxScan = 512u << 20;
 constexpr size_t kChunk = 1u << 20;
 
-uint16_t le16(const unsigned char* p) { return static_cast<uint16_t>(p[0] | (p[1] << 8)); }
+uint16_t le16(const unsigned char* p) {
+    return static_cast<uint16_t>(p[0] | (p[1] << 8));
+}
 uint32_t le32(const unsigned char* p) {
     return static_cast<uint32_t>(p[0]) | (static_cast<uint32_t>(p[1]) << 8) |
            (static_cast<uint32_t>(p[2]) << 16) | (static_cast<uint32_t>(p[3]) << 24);
@@ -49,7 +51,7 @@ bool preadAll(int fd, void* buf, size_t len, off_t off, size_t* got) {
 // Feeds data through `sink` in chunks, keeping enough overlap that a banner
 // split across two chunks is still found. Returns the version or "".
 class BannerScanner {
-public:
+  public:
     // Returns true once found.
     bool feed(std::string_view chunk) {
         buf_.append(chunk);
@@ -62,12 +64,14 @@ public:
     }
     const std::string& version() const { return version_; }
 
-private:
+  private:
     std::string buf_;
     std::string version_;
 };
 
-ImageInfo fail(ImageFormat f, std::string why) { return ImageInfo{f, "", std::move(why)}; }
+ImageInfo fail(ImageFormat f, std::string why) {
+    return ImageInfo{f, "", std::move(why)};
+}
 
 ImageInfo scanPlain(int fd, off_t start, ImageFormat f) {
     BannerScanner scanner;
@@ -78,7 +82,8 @@ ImageInfo scanPlain(int fd, off_t start, ImageFormat f) {
         if (!preadAll(fd, buf.data(), buf.size(), off, &got))
             return fail(f, "cannot read image: " + errnoText(errno));
         if (got == 0) break;
-        if (scanner.feed(std::string_view(buf.data(), got))) return ImageInfo{f, scanner.version(), ""};
+        if (scanner.feed(std::string_view(buf.data(), got)))
+            return ImageInfo{f, scanner.version(), ""};
         off += static_cast<off_t>(got);
         total += got;
     }
@@ -147,11 +152,16 @@ ImageInfo inspectX86(const unsigned char* h, size_t got) {
 
 const char* formatName(ImageFormat f) {
     switch (f) {
-        case ImageFormat::X86BzImage: return "x86 bzImage";
-        case ImageFormat::Arm64Image: return "arm64 Image";
-        case ImageFormat::Gzip: return "gzip-compressed Image";
-        case ImageFormat::EfiZboot: return "EFI zboot image";
-        case ImageFormat::Unknown: break;
+        case ImageFormat::X86BzImage:
+            return "x86 bzImage";
+        case ImageFormat::Arm64Image:
+            return "arm64 Image";
+        case ImageFormat::Gzip:
+            return "gzip-compressed Image";
+        case ImageFormat::EfiZboot:
+            return "EFI zboot image";
+        case ImageFormat::Unknown:
+            break;
     }
     return "unknown";
 }
@@ -194,8 +204,8 @@ ImageInfo inspectImage(const std::filesystem::path& path) {
         comp = comp.substr(0, comp.find('\0'));
         if (comp != "gzip")
             return fail(ImageFormat::EfiZboot,
-                        "bad image header: EFI zboot payload compressed with " +
-                            std::string(comp) + ", only gzip is supported");
+                        "bad image header: EFI zboot payload compressed with " + std::string(comp) +
+                            ", only gzip is supported");
         return scanGzip(fd.get(), payloadOff, payloadSize, ImageFormat::EfiZboot);
     }
     return fail(ImageFormat::Unknown, "bad image header: not an x86 bzImage or arm64 Image");

@@ -18,7 +18,7 @@ struct LoadRequest {
 };
 
 class KexecBackend {
-public:
+  public:
     virtual ~KexecBackend() = default;
     // Throws Error(KexecFailed | Busy) with a message a person can act on.
     virtual void load(const LoadRequest& req) = 0;
@@ -30,14 +30,15 @@ public:
 
 // The raw kernel interface, so the tests can stand in for the kernel.
 class KexecSyscalls {
-public:
+  public:
     virtual ~KexecSyscalls() = default;
     // kexec_file_load(2); returns 0 or -errno. cmdline is passed with its NUL.
     virtual int kexecFileLoad(int kernelFd, int initrdFd, const std::string& cmdline,
                               unsigned long flags) = 0;
     // Runs the kexec tool (kexec-tools) for kernels without kexec_file_load;
     // returns its exit status, or -errno when it cannot be started.
-    virtual int runKexecTool(const std::vector<std::string>& args, const std::vector<int>& keepFds) = 0;
+    virtual int runKexecTool(const std::vector<std::string>& args,
+                             const std::vector<int>& keepFds) = 0;
 };
 
 std::unique_ptr<KexecSyscalls> makeLinuxSyscalls();
@@ -48,13 +49,13 @@ constexpr unsigned long kKexecFileNoInitramfs = 0x4;
 // kexec_file_load, falling back to the kexec tool where the kernel lacks it.
 // /sys/kernel/kexec_loaded and the lockdown files are read under `root`.
 class LinuxKexec final : public KexecBackend {
-public:
+  public:
     LinuxKexec(Root root, KexecSyscalls& sys) : root_(std::move(root)), sys_(sys) {}
     void load(const LoadRequest& req) override;
     void unload() override;
     bool loaded() override;
 
-private:
+  private:
     [[noreturn]] void fail(int err, const std::string& what);
     Root root_;
     KexecSyscalls& sys_;
@@ -63,7 +64,7 @@ private:
 // --simulate: checks that every file can be read and remembers the request;
 // the kernel is never touched.
 class SimulatedKexec final : public KexecBackend {
-public:
+  public:
     void load(const LoadRequest& req) override;
     void unload() override { loaded_ = false; }
     bool loaded() override { return loaded_; }
@@ -71,7 +72,7 @@ public:
     // A restarted daemon picks up what it simulated before.
     void restore(bool loaded) { loaded_ = loaded; }
 
-private:
+  private:
     bool loaded_ = false;
 };
 

@@ -20,7 +20,7 @@ namespace kexecd {
 namespace {
 
 class LinuxSyscalls final : public KexecSyscalls {
-public:
+  public:
     int kexecFileLoad(int kernelFd, int initrdFd, const std::string& cmdline,
                       unsigned long flags) override {
 #ifdef SYS_kexec_file_load
@@ -34,7 +34,8 @@ public:
 #endif
     }
 
-    int runKexecTool(const std::vector<std::string>& args, const std::vector<int>& keepFds) override {
+    int runKexecTool(const std::vector<std::string>& args,
+                     const std::vector<int>& keepFds) override {
         const char* tool = nullptr;
         for (auto cand : {"/usr/sbin/kexec", "/sbin/kexec"})
             if (::access(cand, X_OK) == 0) tool = cand;
@@ -71,13 +72,16 @@ bool fileSays(const Root& root, const char* path, std::string_view needle) {
 
 }  // namespace
 
-std::unique_ptr<KexecSyscalls> makeLinuxSyscalls() { return std::make_unique<LinuxSyscalls>(); }
+std::unique_ptr<KexecSyscalls> makeLinuxSyscalls() {
+    return std::make_unique<LinuxSyscalls>();
+}
 
 UniqueFd openInitrd(const std::vector<std::filesystem::path>& initrds) {
     auto openOne = [](const std::filesystem::path& p) {
         UniqueFd fd(::open(p.c_str(), O_RDONLY | O_CLOEXEC));
         if (!fd)
-            throw Error(ErrorCode::KexecFailed, "cannot open " + p.string() + ": " + errnoText(errno));
+            throw Error(ErrorCode::KexecFailed,
+                        "cannot open " + p.string() + ": " + errnoText(errno));
         return fd;
     };
     if (initrds.empty()) return UniqueFd();
@@ -108,18 +112,21 @@ void LinuxKexec::fail(int err, const std::string& what) {
                 msg += "kexec is disabled until the next reboot (kernel.kexec_load_disabled=1)";
             else if (fileSays(root_, "/sys/kernel/security/lockdown", "[integrity]") ||
                      fileSays(root_, "/sys/kernel/security/lockdown", "[confidentiality]"))
-                msg += "the kernel is locked down (Secure Boot) and refused the image; only a "
-                       "kernel signed with a key the running kernel trusts can be staged";
+                msg +=
+                    "the kernel is locked down (Secure Boot) and refused the image; only a "
+                    "kernel signed with a key the running kernel trusts can be staged";
             else
-                msg += "permission denied; staging needs CAP_SYS_BOOT (run kexecd as root), or "
-                       "the kernel's lockdown or signature policy refused the image";
+                msg +=
+                    "permission denied; staging needs CAP_SYS_BOOT (run kexecd as root), or "
+                    "the kernel's lockdown or signature policy refused the image";
             break;
         case EKEYREJECTED:
         case ENOKEY:
         case EBADMSG:
         case ENODATA:
-            msg += "the kernel rejected the image's signature (Secure Boot / KEXEC_SIG); stage a "
-                   "kernel signed with a key the running kernel trusts";
+            msg +=
+                "the kernel rejected the image's signature (Secure Boot / KEXEC_SIG); stage a "
+                "kernel signed with a key the running kernel trusts";
             break;
         case ENOMEM:
             msg += "not enough memory to hold the kernel and initrd";

@@ -6,7 +6,7 @@
 namespace kexecd {
 
 class Power {
-public:
+  public:
     virtual ~Power() = default;
     // Starts a reboot through the loaded kexec kernel. Throws Error on failure.
     virtual void rebootKexec(const std::string& version) = 0;
@@ -18,7 +18,7 @@ namespace kexecd {
 
 // --simulate: says what would happen and does nothing.
 class SimulatedPower final : public Power {
-public:
+  public:
     void rebootKexec(const std::string& version) override;
 };
 

@@ -20,8 +20,8 @@ std::string stateToJson(const Staged& s) {
                          {"ino", f.id.ino},
                          {"size", f.id.size},
                          {"mtime_ns", f.id.mtimeNs}});
-    json j = {{"format", kStateFormat}, {"version", s.version},   {"kernel", s.kernel},
-              {"initrds", s.initrds},   {"cmdline", s.cmdline},   {"custom", s.custom},
+    json j = {{"format", kStateFormat},   {"version", s.version}, {"kernel", s.kernel},
+              {"initrds", s.initrds},     {"cmdline", s.cmdline}, {"custom", s.custom},
               {"simulated", s.simulated}, {"files", files}};
     return j.dump(2) + "\n";
 }
@@ -39,10 +39,10 @@ Staged stateFromJson(const std::string& text) {
         s.custom = j.at("custom").get<bool>();
         s.simulated = j.at("simulated").get<bool>();
         for (auto& f : j.at("files"))
-            s.files.push_back({f.at("path").get<std::string>(),
-                               FileId{f.at("dev").get<uint64_t>(), f.at("ino").get<uint64_t>(),
-                                      f.at("size").get<int64_t>(),
-                                      f.at("mtime_ns").get<int64_t>()}});
+            s.files.push_back(
+                {f.at("path").get<std::string>(),
+                 FileId{f.at("dev").get<uint64_t>(), f.at("ino").get<uint64_t>(),
+                        f.at("size").get<int64_t>(), f.at("mtime_ns").get<int64_t>()}});
         return s;
     } catch (const json::exception& e) {
         throw Error(ErrorCode::Failed, std::string("malformed state: ") + e.what());

@@ -1,10 +1,10 @@
 #include "authority.hpp"
 
+#include <sdbus-c++/sdbus-c++.h>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
 #include <map>
-#include <sdbus-c++/sdbus-c++.h>
 
 namespace kexecd {
 
@@ -56,9 +56,8 @@ void Authority::check(const std::string& sender, const Authorization& auth,
             .storeResultsTo(result);
     } catch (const sdbus::Error& e) {
         spdlog::warn("polkit check of {} for {} failed: {}", auth.action, sender, e.getMessage());
-        throw sdbus::Error(kAccessDenied,
-                           "cannot check authorization (" + auth.action +
-                               "): polkit is not available: " + e.getMessage());
+        throw sdbus::Error(kAccessDenied, "cannot check authorization (" + auth.action +
+                                              "): polkit is not available: " + e.getMessage());
     }
     bool allowed = result.get<0>(), challenge = result.get<1>();
     if (allowed) return;

@@ -8,7 +8,7 @@
 namespace kexecd {
 
 class Authority {
-public:
+  public:
     // Throws sdbus::Error (AccessDenied or InteractiveAuthorizationRequired)
     // unless the caller is allowed. Callers with uid 0 are allowed without
     // asking; polkit unreachable means denied.

@@ -21,7 +21,9 @@ BootWatch::BootWatch(std::vector<std::filesystem::path> dirs, unsigned settleMs,
       onSettled_(std::move(onSettled)),
       onTick_(std::move(onTick)) {}
 
-BootWatch::~BootWatch() { stop(); }
+BootWatch::~BootWatch() {
+    stop();
+}
 
 void BootWatch::start() {
     inotify_.reset(::inotify_init1(IN_CLOEXEC | IN_NONBLOCK));
@@ -55,8 +57,8 @@ void BootWatch::run() {
         int timeout = kTickMs;
         if (pending) {
             auto left = std::chrono::milliseconds(settleMs_) - (Clock::now() - quietSince);
-            timeout = static_cast<int>(
-                std::max<int64_t>(0, std::chrono::duration_cast<std::chrono::milliseconds>(left).count()));
+            timeout = static_cast<int>(std::max<int64_t>(
+                0, std::chrono::duration_cast<std::chrono::milliseconds>(left).count()));
         }
         pollfd fds[2] = {{inotify_.get(), POLLIN, 0}, {wake_.get(), POLLIN, 0}};
         int n = ::poll(fds, 2, timeout);

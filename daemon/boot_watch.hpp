@@ -15,14 +15,14 @@
 namespace kexecd {
 
 class BootWatch {
-public:
+  public:
     BootWatch(std::vector<std::filesystem::path> dirs, unsigned settleMs,
               std::function<void()> onSettled, std::function<void()> onTick);
     ~BootWatch();
     void start();
     void stop();
 
-private:
+  private:
     void run();
 
     std::vector<std::filesystem::path> dirs_;

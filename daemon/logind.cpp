@@ -1,8 +1,7 @@
 #include "logind.hpp"
 
-#include <spdlog/spdlog.h>
-
 #include <sdbus-c++/sdbus-c++.h>
+#include <spdlog/spdlog.h>
 
 #include "error.hpp"
 

@@ -6,7 +6,7 @@ namespace kexecd {
 // Reboots through logind's RebootWithFlags with the kexec flag, so that
 // shutdown inhibitors and logind's policy still apply to the reboot.
 class LogindPower final : public Power {
-public:
+  public:
     void rebootKexec(const std::string& version) override;
 };
 

@@ -1,12 +1,12 @@
 // kexecd: keeps the newest kernel in /boot staged for a fast (kexec) reboot
 // and serves org.kexecd1 on the system bus.
 #include <getopt.h>
+#include <sdbus-c++/sdbus-c++.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
-#include <cstdio>
-#include <sdbus-c++/sdbus-c++.h>
 #include <atomic>
+#include <cstdio>
 #include <thread>
 
 #include "boot_watch.hpp"
@@ -58,14 +58,30 @@ int parseArgs(int argc, char** argv, Options* o) {
                                   {}};
     for (int c; (c = getopt_long(argc, argv, "h", opts, nullptr)) != -1;) {
         switch (c) {
-            case ROOT: o->root = optarg; break;
-            case CONFIG: o->config = optarg; break;
-            case SIMULATE: o->simulate = true; break;
-            case DEBUG: o->debug = true; break;
-            case VERIFY: o->verifyStaged = true; break;
-            case 'h': usage(stdout); return -1;
-            case VERSION: std::puts("kexecd " KEXECD_VERSION); return -1;
-            default: usage(stderr); return 2;
+            case ROOT:
+                o->root = optarg;
+                break;
+            case CONFIG:
+                o->config = optarg;
+                break;
+            case SIMULATE:
+                o->simulate = true;
+                break;
+            case DEBUG:
+                o->debug = true;
+                break;
+            case VERIFY:
+                o->verifyStaged = true;
+                break;
+            case 'h':
+                usage(stdout);
+                return -1;
+            case VERSION:
+                std::puts("kexecd " KEXECD_VERSION);
+                return -1;
+            default:
+                usage(stderr);
+                return 2;
         }
     }
     if (optind < argc) {
@@ -99,8 +115,8 @@ int main(int argc, char** argv) {
     std::vector<std::string> warnings;
     Config config;
     try {
-        config = loadConfig(opt.config.empty() ? root.path("/etc/kexecd.conf") : opt.config,
-                            &warnings);
+        config =
+            loadConfig(opt.config.empty() ? root.path("/etc/kexecd.conf") : opt.config, &warnings);
     } catch (const Error& e) {
         spdlog::critical("bad configuration: {}", e.what());
         return 78;  // EX_CONFIG

@@ -85,8 +85,8 @@ void ManagerObject::dispatch(sdbus::Result<R...>&& result, Authorization auth, b
     {
         std::lock_guard lock(mutex_);
         if (inFlight_ >= kMaxInFlight) {
-            result.returnError(sdbus::Error("org.kexecd1.Error.Busy",
-                                            "too many requests in progress; try again"));
+            result.returnError(
+                sdbus::Error("org.kexecd1.Error.Busy", "too many requests in progress; try again"));
             return;
         }
         ++inFlight_;
@@ -120,8 +120,8 @@ void ManagerObject::dispatch(sdbus::Result<R...>&& result, Authorization auth, b
 std::vector<sdbus::Struct<std::string, std::string, std::vector<std::string>, bool, std::string>>
 ManagerObject::ListKernels() {
     return translated([&] {
-        std::vector<sdbus::Struct<std::string, std::string, std::vector<std::string>, bool,
-                                  std::string>>
+        std::vector<
+            sdbus::Struct<std::string, std::string, std::vector<std::string>, bool, std::string>>
             out;
         for (auto& k : engine_.listKernels())
             out.emplace_back(k.version, k.image, k.initrds, k.bootable, k.reason);

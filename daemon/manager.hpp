@@ -3,10 +3,11 @@
 // failure leaves it as a named D-Bus error; state-changing calls are
 // authorized and run on worker threads, so that a polkit password prompt or
 // a slow kexec load never stalls the bus loop for other callers.
+#include <sdbus-c++/sdbus-c++.h>
+
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
-#include <sdbus-c++/sdbus-c++.h>
 
 #include "authority.hpp"
 #include "engine.hpp"
@@ -14,9 +15,8 @@
 
 namespace kexecd {
 
-class ManagerObject final
-    : public sdbus::AdaptorInterfaces<org::kexecd1::Manager_adaptor> {
-public:
+class ManagerObject final : public sdbus::AdaptorInterfaces<org::kexecd1::Manager_adaptor> {
+  public:
     static constexpr const char* kPath = "/org/kexecd1";
 
     ManagerObject(sdbus::IConnection& conn, Engine& engine, Power& power);
@@ -25,8 +25,9 @@ public:
     // Waits for in-flight calls, at most `limit`; false if some are left.
     bool drain(std::chrono::milliseconds limit);
 
-private:
-    std::vector<sdbus::Struct<std::string, std::string, std::vector<std::string>, bool, std::string>>
+  private:
+    std::vector<
+        sdbus::Struct<std::string, std::string, std::vector<std::string>, bool, std::string>>
     ListKernels() override;
     void StageNewest(sdbus::Result<std::string>&& result, bool interactive) override;
     void Stage(sdbus::Result<std::string>&& result, std::string version, std::string cmdline,

@@ -84,8 +84,10 @@ TEST_F(ConfigTest, EveryKey) {
 }
 
 TEST_F(ConfigTest, BooleanSynonyms) {
-    for (const char* t : {"yes", "true", "on", "1", "Yes", "TRUE", "y"}) EXPECT_EQ(parseBool(t), true) << t;
-    for (const char* f : {"no", "false", "off", "0", "No", "OFF", "n"}) EXPECT_EQ(parseBool(f), false) << f;
+    for (const char* t : {"yes", "true", "on", "1", "Yes", "TRUE", "y"})
+        EXPECT_EQ(parseBool(t), true) << t;
+    for (const char* f : {"no", "false", "off", "0", "No", "OFF", "n"})
+        EXPECT_EQ(parseBool(f), false) << f;
     for (const char* x : {"", "maybe", "2", "yess", " yes"})
         EXPECT_EQ(parseBool(x), std::nullopt) << x;
 
