@@ -272,6 +272,7 @@ assert_5() {
     v=$(prop StagedVersion)
     [[ -n $v && $(prop Loaded) == true ]] || { fail 5 "nothing staged before the kill: $(summary)"; return; }
     pid=$(systemctl show -P MainPID kexecd.service)
+    info "kexecd.service processes before the kill: $(ps -o pid=,ppid=,etimes=,args= -p "$(xargs </sys/fs/cgroup/system.slice/kexecd.service/cgroup.procs | tr ' ' ,)" 2>&1 | xargs -d '\n' -n1 echo | paste -sd ';')"
     systemctl kill -s KILL kexecd.service
     deadline=$(($(date +%s) + 10))
     while kill -0 "$pid" 2>/dev/null && (($(date +%s) < deadline)); do sleep 0.1; done
