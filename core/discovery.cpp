@@ -106,25 +106,26 @@ std::vector<Kernel> Discovery::scan(const DiscoveryOptions& opts) {
         k.version = !info.version.empty() ? info.version : suffix;
 
         std::string mainInitrd;
+        bool emptyInitrd = false;
         for (auto cand : {"initrd.img-" + suffix, "initramfs-" + suffix + ".img",
                           "initrd-" + suffix, "initrd-" + suffix + ".img"}) {
             struct stat st {};
             if (::stat((boot / cand).c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
-                mainInitrd = cand;
-                if (st.st_size == 0) k.reason = "initrd /boot/" + cand + " is empty";
+                mainInitrd = "/boot/" + cand;
+                emptyInitrd = st.st_size == 0;
                 break;
             }
         }
         k.initrds = microcode;
-        if (!mainInitrd.empty()) k.initrds.push_back("/boot/" + mainInitrd);
+        if (!mainInitrd.empty()) k.initrds.push_back(mainInitrd);
 
         if (!info.ok()) {
             k.reason = info.error;
         } else if (nameIsVersion && info.version != suffix) {
             k.reason =
                 "version mismatch: file name says " + suffix + ", image says " + info.version;
-        } else if (!k.reason.empty()) {
-            // empty initrd, set above
+        } else if (emptyInitrd) {
+            k.reason = "initrd " + mainInitrd + " is empty";
         } else if (mainInitrd.empty() && opts.requireInitrd) {
             k.reason = "no initrd";
         } else if (opts.requireModules && !isDir(root_.path("/lib/modules") / k.version) &&

@@ -163,11 +163,9 @@ std::string Engine::stageLocked(const Kernel& k, const std::string& cmdline, boo
     LoadRequest req{root_.path(k.image), {}, cmdline};
     // Identities are taken before the load: a file replaced in between shows
     // up as changed at the next rescan and is staged again.
-    for (auto& p : [&] {
-             std::vector<std::string> all{k.image};
-             all.insert(all.end(), k.initrds.begin(), k.initrds.end());
-             return all;
-         }()) {
+    std::vector<std::string> files{k.image};
+    files.insert(files.end(), k.initrds.begin(), k.initrds.end());
+    for (auto& p : files) {
         auto id = statFileId(root_.path(p));
         if (!id) throw Error(ErrorCode::NotFound, p + " disappeared while staging; try again");
         s.files.push_back({p, *id});
