@@ -1336,6 +1336,42 @@ class KexecctlTest(KexecdTestCase):
         self.assertIn('Is kexecd running?', p.stderr)
 
 
+class TapResult(unittest.TextTestResult):
+    '''unittest's own report goes to stderr; each test also gets a TAP line
+    on stdout, so that meson counts (and names) every test method.'''
+
+    count = 0
+
+    def _tap(self, ok, test, directive=''):
+        TapResult.count += 1
+        print(f"{'ok' if ok else 'not ok'} {TapResult.count} - {test.id()}{directive}",
+              flush=True)
+
+    def addSuccess(self, test):
+        super().addSuccess(test)
+        self._tap(True, test)
+
+    def addFailure(self, test, err):
+        super().addFailure(test, err)
+        self._tap(False, test)
+
+    def addError(self, test, err):
+        super().addError(test, err)
+        self._tap(False, test)
+
+    def addSkip(self, test, reason):
+        super().addSkip(test, reason)
+        self._tap(True, test, f' # SKIP {reason}')
+
+    def addExpectedFailure(self, test, err):
+        super().addExpectedFailure(test, err)
+        self._tap(True, test, ' # TODO expected failure')
+
+    def addUnexpectedSuccess(self, test):
+        super().addUnexpectedSuccess(test)
+        self._tap(False, test)
+
+
 if __name__ == '__main__':
     if not IS_ROOT:
         sys.stderr.write(
@@ -1343,4 +1379,7 @@ if __name__ == '__main__':
             '*** test_kexecd.py is NOT running as root: the unprivileged callers run as\n'
             f'*** uid {UNPRIV_UID} (you), and the tests of root callers are SKIPPED.\n'
             '*** Run the integration tests as root for full coverage.\n' + '*' * 78 + '\n\n')
-    unittest.main(verbosity=2)
+    runner = unittest.TextTestRunner(stream=sys.stderr, verbosity=2, resultclass=TapResult)
+    result = unittest.main(testRunner=runner, exit=False).result
+    print(f'1..{TapResult.count}', flush=True)
+    sys.exit(0 if result.wasSuccessful() else 1)
