@@ -39,7 +39,7 @@
 #include <thread>
 #include <vector>
 
-#include "kexecd-proxy.h"
+#include "manager.hpp"
 #include "sample_tree.hpp"
 
 extern char** environ;
@@ -259,30 +259,7 @@ class Daemon {
     Child daemon_;
 };
 
-// Like kexecctl's: a proxy on a connection we keep, without an event loop
-// thread (every call here is synchronous).
-class Manager final : public sdbus::ProxyInterfaces<org::kexecd1::Manager_proxy> {
-  public:
-    explicit Manager(sdbus::IConnection& conn) : ProxyInterfaces(conn, kBusName, "/org/kexecd1") {}
-    ~Manager() { unregisterProxy(); }
-
-    // sd-bus answers this in the daemon itself, before any kexecd code.
-    void ping() {
-        auto call = getProxy().createMethodCall("org.freedesktop.DBus.Peer", "Ping");
-        getProxy().callMethod(call);
-    }
-
-    // All properties in one round trip, as kexecctl status does.
-    std::map<std::string, sdbus::Variant> all() {
-        std::map<std::string, sdbus::Variant> props;
-        getProxy()
-            .callMethod("GetAll")
-            .onInterface("org.freedesktop.DBus.Properties")
-            .withArguments(std::string(INTERFACE_NAME))
-            .storeResultsTo(props);
-        return props;
-    }
-};
+using kexecctl::Manager;
 
 Manager* gManager = nullptr;
 bool gFailed = false;

@@ -45,16 +45,6 @@ pid_t startPolkitAgent() {
 
 }  // namespace
 
-std::map<std::string, sdbus::Variant> Manager::all() {
-    std::map<std::string, sdbus::Variant> props;
-    getProxy()
-        .callMethod("GetAll")
-        .onInterface("org.freedesktop.DBus.Properties")
-        .withArguments(std::string(INTERFACE_NAME))
-        .storeResultsTo(props);
-    return props;
-}
-
 Client::Client(const Options& opts) : opts_(opts) {
     conn_ = sdbus::createSystemBusConnection();
     // A password prompt can take a while; the default 25 s would cut it off.

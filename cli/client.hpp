@@ -6,7 +6,7 @@
 #include <optional>
 #include <string>
 
-#include "kexecd-proxy.h"
+#include "manager.hpp"
 
 namespace kexecctl {
 
@@ -26,15 +26,6 @@ struct Options {
     bool quiet = false;
     bool cold = false;
     std::optional<std::string> cmdline;
-};
-
-class Manager final : public sdbus::ProxyInterfaces<org::kexecd1::Manager_proxy> {
-  public:
-    explicit Manager(sdbus::IConnection& conn)
-        : ProxyInterfaces(conn, "org.kexecd1", "/org/kexecd1") {}
-    ~Manager() { unregisterProxy(); }
-    // One round trip for all properties.
-    std::map<std::string, sdbus::Variant> all();
 };
 
 class Client {
