@@ -180,8 +180,22 @@ std::string findBannerVersion(std::string_view data) {
 }
 
 ImageInfo inspectImage(const std::filesystem::path& path) {
-    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    // O_NONBLOCK: a FIFO put in place of the image must not block the
+    // caller; only regular files are read.
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
     if (!fd) return fail(ImageFormat::Unknown, "cannot read image: " + errnoText(errno));
+    struct stat st {};
+    if (::fstat(fd.get(), &st) < 0)
+        return fail(ImageFormat::Unknown, "cannot read image: " + errnoText(errno));
+    if (!S_ISREG(st.st_mode)) return fail(ImageFormat::Unknown, "not a regular file");
+    return inspectImageFd(fd.get());
+}
+
+ImageInfo inspectImageFd(int fdNum) {
+    struct Borrowed {
+        int n;
+        int get() const { return n; }
+    } fd{fdNum};
     // The whole x86 setup area (up to 255 sectors after the boot sector):
     // real kernels keep the version string near its end, past 12 KiB.
     std::vector<unsigned char> buf(0x200 * 256);

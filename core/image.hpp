@@ -22,6 +22,8 @@ struct ImageInfo {
 };
 
 ImageInfo inspectImage(const std::filesystem::path& path);
+// The same, on an open file (a regular file or memfd; read with pread only).
+ImageInfo inspectImageFd(int fd);
 
 // Finds "Linux version <release> " in a buffer: the release, or "".
 std::string findBannerVersion(std::string_view data);

@@ -1,0 +1,25 @@
+#pragma once
+// Text read from files (names in /boot, version banners, /proc/cmdline,
+// configuration) reaches D-Bus, the journal and terminals. D-Bus refuses
+// strings that are not UTF-8, and control characters forge lines in logs and
+// terminals, so everything that came from a file is checked or escaped here.
+#include <string>
+#include <string_view>
+
+namespace kexecd {
+
+// Offset of the first byte that does not belong to well-formed UTF-8
+// (overlong forms, surrogates and code points past U+10FFFF included), or
+// std::string_view::npos when all of `s` is valid.
+size_t invalidUtf8Offset(std::string_view s);
+inline bool isValidUtf8(std::string_view s) {
+    return invalidUtf8Offset(s) == std::string_view::npos;
+}
+
+// For showing or logging: bytes that are not valid UTF-8, C0 and C1 control
+// characters and DEL become "\xNN", and '\' itself becomes "\\", so that the
+// result is valid UTF-8, one line, and tells apart names that differ only in
+// such bytes.
+std::string escapeText(std::string_view s);
+
+}  // namespace kexecd
