@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "error.hpp"
+#include "text.hpp"
 
 namespace kexecd {
 
@@ -78,9 +79,16 @@ void validateCmdline(std::string_view cmdline) {
                         " bytes; the kernel accepts at most " + std::to_string(kCmdlineMax - 1) +
                         " (check CmdlineAppend= in kexecd.conf)");
     for (unsigned char c : cmdline)
-        if (c < 0x20 && c != '\t')
+        if ((c < 0x20 && c != '\t') || c == 0x7f)
             throw Error(ErrorCode::InvalidArgument,
                         "command line contains a control character (NUL or newline)");
+    // The kernel takes any bytes, but the command line is shown on D-Bus and
+    // in the journal, which need UTF-8.
+    if (size_t bad = invalidUtf8Offset(cmdline); bad != std::string_view::npos)
+        throw Error(ErrorCode::InvalidArgument,
+                    "command line is not valid UTF-8: byte " + std::to_string(bad) + " (0x" +
+                        escapeText(cmdline.substr(bad, 1)).substr(2) + ") in \"" +
+                        escapeText(cmdline.substr(bad > 20 ? bad - 20 : 0, 40)) + "\"");
     if (std::count(cmdline.begin(), cmdline.end(), '"') % 2)
         throw Error(ErrorCode::InvalidArgument, "command line has an unbalanced double quote");
 }

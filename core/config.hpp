@@ -1,8 +1,11 @@
 #pragma once
 // /etc/kexecd.conf and /etc/kexecd.conf.d/*.conf, INI sections [Stage] and
-// [Reboot].
+// [Reboot], with the comment rules of systemd's own files (see
+// kexecd.conf(5)).
 #include <filesystem>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "fsutil.hpp"
@@ -24,11 +27,23 @@ struct Config {
     bool rebootUsesKexec = false;
 };
 
+// A configuration file is a few lines; anything bigger is a mistake (a log or
+// an image put there), refused rather than read.
+constexpr size_t kConfigFileMax = 1 << 20;
+
 // Reads `mainFile` (missing is fine) and then the drop-ins in `mainFile`.d/,
-// in lexical order; later files override earlier ones. Bad values throw
-// Error(InvalidArgument) naming file and line; unknown keys and sections are
-// appended to `warnings`.
+// in lexical order; later files override earlier ones. Bad values, bad lines
+// and a `mainFile` that is not a regular file throw Error(InvalidArgument)
+// naming file and line; unknown keys and sections, and drop-ins that are not
+// regular files (skipped), are appended to `warnings`.
 Config loadConfig(const std::filesystem::path& mainFile, std::vector<std::string>* warnings);
+
+// Applies the text of one configuration file on top of `config`. `name` is
+// what messages call the file. Throws Error(InvalidArgument)
+// "NAME:LINE: why" at the first bad line; nothing else escapes but
+// std::bad_alloc.
+void parseConfigText(std::string_view text, const std::string& name, Config* config,
+                     std::vector<std::string>* warnings);
 
 // "yes"/"no" and the usual synonyms; nullopt when it is neither.
 std::optional<bool> parseBool(std::string_view s);

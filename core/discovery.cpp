@@ -3,8 +3,12 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cctype>
 #include <set>
 
+#include "error.hpp"
+#include "kexec.hpp"
+#include "text.hpp"
 #include "version.hpp"
 
 namespace kexecd {
@@ -60,16 +64,55 @@ ImageInfo Discovery::inspectCached(const std::filesystem::path& p, const FileId&
     return info;
 }
 
+namespace {
+
+// A name or version read from a file can carry any byte; only what the D-Bus
+// API, the journal and a terminal can show unchanged is used as it is.
+bool isPlainText(std::string_view s) {
+    return isValidUtf8(s) && std::none_of(s.begin(), s.end(), [](char c) {
+               auto u = static_cast<unsigned char>(c);
+               return u < 0x20 || u == 0x7f;
+           });
+}
+
+// What validateVersionArgument() accepts: a version that cannot be asked for
+// by name cannot be staged by name either.
+bool isVersionText(std::string_view s) {
+    return !s.empty() && s.size() <= 255 && std::all_of(s.begin(), s.end(), [](char c) {
+        auto u = static_cast<unsigned char>(c);
+        return std::isalnum(u) || c == '.' || c == '-' || c == '_' || c == '+' || c == '~';
+    });
+}
+
+// "" when the file can be opened for reading as the daemon runs (the unit
+// keeps no CAP_DAC_OVERRIDE), else why not, naming it as the system sees it.
+std::string unreadable(const Root& root, const std::string& shown) {
+    auto host = root.path(shown);
+    try {
+        openRegularFile(host);
+        return "";
+    } catch (const Error& e) {
+        std::string msg = e.what();
+        if (auto pos = msg.find(host.string()); pos != std::string::npos)
+            msg.replace(pos, host.string().size(), shown);
+        return msg;
+    }
+}
+
+}  // namespace
+
 std::vector<Kernel> Discovery::scan(const DiscoveryOptions& opts) {
     const std::filesystem::path boot = root_.path("/boot");
+    std::error_code ec;
+    const std::filesystem::path realBoot = std::filesystem::weakly_canonical(boot, ec);
 
     struct Entry {
         std::string name;
         bool symlink;
         struct stat st;
+        std::string problem;  // set: listed, never bootable
     };
     std::vector<Entry> entries;
-    std::error_code ec;
     for (auto it = std::filesystem::directory_iterator(boot, ec);
          !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
         std::string name = it->path().filename().string();
@@ -77,8 +120,18 @@ std::vector<Kernel> Discovery::scan(const DiscoveryOptions& opts) {
         struct stat lst {
         }, st{};
         if (::lstat(it->path().c_str(), &lst) < 0 || ::stat(it->path().c_str(), &st) < 0) continue;
-        if (!S_ISREG(st.st_mode)) continue;
-        entries.push_back({name, S_ISLNK(lst.st_mode), st});
+        if (!S_ISREG(st.st_mode)) continue;  // a directory, FIFO or device is no kernel
+        Entry e{name, S_ISLNK(lst.st_mode), st, ""};
+        if (!isPlainText(name)) {
+            e.problem = "file name is not valid UTF-8 or has control characters";
+        } else if (e.symlink) {
+            auto target = std::filesystem::weakly_canonical(it->path(), ec);
+            auto rel = target.lexically_relative(realBoot);
+            if (ec || rel.empty() || *rel.begin() == "..")
+                e.problem = "symlink to a file outside /boot";
+            ec.clear();
+        }
+        entries.push_back(std::move(e));
     }
     // Real files before symlinks, so that a link to a listed image is the one
     // dropped and the kernel keeps its real file name.
@@ -97,15 +150,26 @@ std::vector<Kernel> Discovery::scan(const DiscoveryOptions& opts) {
     std::vector<Kernel> kernels;
     for (auto& e : entries) {
         if (!seen.insert({e.st.st_dev, e.st.st_ino}).second) continue;
-        std::string suffix(suffixOf(e.name));
-        ImageInfo info = inspectCached(boot / e.name, fileIdOf(e.st));
-
         Kernel k;
+        if (!e.problem.empty()) {
+            k.image = "/boot/" + escapeText(e.name);
+            k.version = escapeText(suffixOf(e.name));
+            k.reason = e.problem;
+            kernels.push_back(std::move(k));
+            continue;
+        }
+        std::string suffix(suffixOf(e.name));
         k.image = "/boot/" + e.name;
+        std::string readProblem = unreadable(root_, k.image);
+        ImageInfo info = readProblem.empty() ? inspectCached(boot / e.name, fileIdOf(e.st))
+                                             : ImageInfo{ImageFormat::Unknown, "", readProblem};
+
         bool nameIsVersion = looksLikeVersion(suffix);  // else an Arch pkgbase ("linux-lts")
-        k.version = !info.version.empty() ? info.version : suffix;
+        bool versionOk = info.version.empty() || isVersionText(info.version);
+        k.version = !info.version.empty() ? escapeText(info.version) : suffix;
 
         std::string mainInitrd;
+        int64_t initrdBytes = 0;
         bool emptyInitrd = false;
         for (auto cand : {"initrd.img-" + suffix, "initramfs-" + suffix + ".img",
                           "initrd-" + suffix, "initrd-" + suffix + ".img"}) {
@@ -113,21 +177,36 @@ std::vector<Kernel> Discovery::scan(const DiscoveryOptions& opts) {
             if (::stat((boot / cand).c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
                 mainInitrd = "/boot/" + cand;
                 emptyInitrd = st.st_size == 0;
+                initrdBytes = st.st_size;
                 break;
             }
         }
         k.initrds = microcode;
         if (!mainInitrd.empty()) k.initrds.push_back(mainInitrd);
+        std::string initrdProblem;
+        for (auto& i : k.initrds) {
+            if (i != mainInitrd) initrdBytes += statFileId(root_.path(i)).value_or(FileId{}).size;
+            if (initrdProblem.empty()) initrdProblem = unreadable(root_, i);
+        }
 
         if (!info.ok()) {
             k.reason = info.error;
+        } else if (!versionOk) {
+            k.reason = "the image's version string has unexpected characters";
         } else if (nameIsVersion && info.version != suffix) {
             k.reason =
                 "version mismatch: file name says " + suffix + ", image says " + info.version;
+        } else if (e.st.st_size > kMaxImageBytes) {
+            k.reason = "image is larger than the 2 GiB the kernel loads";
         } else if (emptyInitrd) {
             k.reason = "initrd " + mainInitrd + " is empty";
         } else if (mainInitrd.empty() && opts.requireInitrd) {
             k.reason = "no initrd";
+        } else if (!initrdProblem.empty()) {
+            k.reason = initrdProblem;
+        } else if (initrdBytes > kMaxInitrdBytes) {
+            k.reason = "initrds are " + std::to_string(initrdBytes >> 20) +
+                       " MiB together; the kernel loads at most 2 GiB";
         } else if (opts.requireModules && !isDir(root_.path("/lib/modules") / k.version) &&
                    !isDir(root_.path("/usr/lib/modules") / k.version)) {
             k.reason = "no modules directory";

@@ -7,6 +7,7 @@
 
 #include "cmdline.hpp"
 #include "error.hpp"
+#include "text.hpp"
 
 namespace kexecd {
 
@@ -61,7 +62,9 @@ void Engine::loadStateLocked() {
     }
     if (staged_ && staged_->simulated != backend_.simulated()) staged_.reset();
     if (staged_ && backend_.simulated()) static_cast<SimulatedKexec&>(backend_).restore(true);
-    if (staged_) spdlog::info("staged before restart: {} ({})", staged_->version, staged_->kernel);
+    if (staged_)
+        spdlog::info("staged before restart: {} ({})", escapeText(staged_->version),
+                     escapeText(staged_->kernel));
 }
 
 // The system-shutdown hook reads this flag instead of parsing the
@@ -93,7 +96,7 @@ std::optional<std::string> Engine::start() {
             scanLocked();
             reconcileLocked();
         }
-    } catch (const Error& e) {
+    } catch (const std::exception& e) {
         problem = e.what();
     }
     publishLocked();
@@ -148,7 +151,15 @@ std::string Engine::derivedCmdline() const {
     if (!proc)
         throw Error(ErrorCode::Failed,
                     "cannot read /proc/cmdline to derive the command line; pass one explicitly");
-    return deriveCmdline(*proc, config_.cmdlineRemove, config_.cmdlineAppend);
+    std::string cmdline = deriveCmdline(*proc, config_.cmdlineRemove, config_.cmdlineAppend);
+    try {
+        validateCmdline(cmdline);
+    } catch (const Error& e) {
+        throw Error(e.code(), std::string("the command line derived from /proc/cmdline and "
+                                          "CmdlineAppend= cannot be used: ") +
+                                  e.what() + "; set CmdlineRemove=/CmdlineAppend= or pass one");
+    }
+    return cmdline;
 }
 
 bool Engine::filesChanged(const Staged& s) const {
@@ -180,9 +191,11 @@ std::string Engine::stageLocked(const Kernel& k, const std::string& cmdline, boo
                  k.initrds.empty() ? "" : ", initrd ",
                  fmt::format("{}", fmt::join(k.initrds, " + ")), cmdline,
                  s.simulated ? " [simulated]" : "");
+    // From here on the kernel holds the load: whatever fails, the record in
+    // memory and the properties say so.
     try {
         saveState(stateFile(), s);
-    } catch (const Error& e) {
+    } catch (const std::exception& e) {
         publishLocked();
         throw Error(ErrorCode::Failed, "staged " + k.version +
                                            ", but could not record it (a restarted kexecd will "

@@ -1,6 +1,7 @@
 #include "fsutil.hpp"
 
 #include <fcntl.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -34,12 +35,27 @@ std::optional<FileId> statFileId(const std::filesystem::path& p) {
     return fileIdOf(st);
 }
 
-std::optional<std::string> readSmallFile(const std::filesystem::path& p, size_t limit) {
-    UniqueFd fd(::open(p.c_str(), O_RDONLY | O_CLOEXEC));
+UniqueFd openRegularFile(const std::filesystem::path& p, bool noFollow, bool missingOk) {
+    int flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY | (noFollow ? O_NOFOLLOW : 0);
+    UniqueFd fd(::open(p.c_str(), flags));
     if (!fd) {
-        if (errno == ENOENT) return std::nullopt;
+        if (errno == ENOENT && missingOk) return fd;
+        if (errno == ELOOP && noFollow)
+            throw Error(ErrorCode::Failed, "refusing " + p.string() + ": it is a symlink");
         throw Error(ErrorCode::Failed, "cannot open " + p.string() + ": " + errnoText(errno));
     }
+    struct stat st {};
+    if (::fstat(fd.get(), &st) < 0)
+        throw Error(ErrorCode::Failed, "cannot stat " + p.string() + ": " + errnoText(errno));
+    if (!S_ISREG(st.st_mode))
+        throw Error(ErrorCode::Failed, "refusing " + p.string() + ": not a regular file");
+    return fd;
+}
+
+std::optional<std::string> readSmallFile(const std::filesystem::path& p, size_t limit,
+                                         bool noFollow) {
+    UniqueFd fd = openRegularFile(p, noFollow, true);
+    if (!fd) return std::nullopt;
     std::string out;
     char buf[4096];
     for (;;) {
@@ -51,15 +67,30 @@ std::optional<std::string> readSmallFile(const std::filesystem::path& p, size_t 
         if (n == 0) break;
         out.append(buf, static_cast<size_t>(n));
         if (out.size() > limit)
-            throw Error(ErrorCode::Failed, p.string() + " is larger than expected");
+            throw Error(ErrorCode::Failed, p.string() + " is larger than " +
+                                               std::to_string(limit) + " bytes; not reading it");
     }
     return out;
 }
 
+namespace {
+
+std::string randomSuffix() {
+    static constexpr char kChars[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+    unsigned char bytes[8];
+    if (::getrandom(bytes, sizeof bytes, 0) != sizeof bytes)
+        throw Error(ErrorCode::Failed, std::string("getrandom: ") + errnoText(errno));
+    std::string out;
+    for (unsigned char b : bytes) out += kChars[b % (sizeof kChars - 1)];
+    return out;
+}
+
+}  // namespace
+
 void writeFileAtomic(const std::filesystem::path& p, const std::string& contents, mode_t mode) {
-    auto fail = [&](const char* what) {
+    auto fail = [&](const char* what, int err) {
         throw Error(ErrorCode::Failed,
-                    std::string("cannot ") + what + " " + p.string() + ": " + errnoText(errno));
+                    std::string("cannot ") + what + " " + p.string() + ": " + errnoText(err));
     };
     std::error_code ec;
     std::filesystem::create_directories(p.parent_path(), ec);
@@ -67,29 +98,40 @@ void writeFileAtomic(const std::filesystem::path& p, const std::string& contents
         throw Error(ErrorCode::Failed,
                     "cannot create " + p.parent_path().string() + ": " + ec.message());
 
-    std::string tmp = p.string() + ".tmp";
-    UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
-    if (!fd) fail("create");
+    // Everything relative to the directory, so that the temp file and the
+    // rename happen in the same place even if a path component is swapped.
+    UniqueFd dir(::open(p.parent_path().c_str(),
+                        O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW));
+    if (!dir) fail("open the directory of", errno);
+    const std::string name = p.filename().string();
+    std::string tmp;
+    UniqueFd fd;
+    for (int attempt = 0; !fd && attempt < 16; ++attempt) {
+        tmp = "." + name + "." + randomSuffix() + ".tmp";
+        fd.reset(::openat(dir.get(), tmp.c_str(),
+                          O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode));
+        if (!fd && errno != EEXIST) fail("create a temporary file for", errno);
+    }
+    if (!fd) fail("create a temporary file for", EEXIST);
+    auto discard = [&](const char* what) {
+        int err = errno;
+        ::unlinkat(dir.get(), tmp.c_str(), 0);
+        fail(what, err);
+    };
     size_t off = 0;
     while (off < contents.size()) {
         ssize_t n = ::write(fd.get(), contents.data() + off, contents.size() - off);
         if (n < 0) {
             if (errno == EINTR) continue;
-            int err = errno;
-            ::unlink(tmp.c_str());
-            errno = err;
-            fail("write");
+            discard("write");
         }
         off += static_cast<size_t>(n);
     }
-    if (::fsync(fd.get()) < 0) fail("sync");
+    if (::fchmod(fd.get(), mode) < 0) discard("set the mode of");  // umask
+    if (::fsync(fd.get()) < 0) discard("sync");
     fd.reset();
-    if (::rename(tmp.c_str(), p.c_str()) < 0) {
-        int err = errno;
-        ::unlink(tmp.c_str());
-        errno = err;
-        fail("replace");
-    }
+    if (::renameat(dir.get(), tmp.c_str(), dir.get(), name.c_str()) < 0) discard("replace");
+    ::fsync(dir.get());
 }
 
 }  // namespace kexecd

@@ -8,6 +8,8 @@
 #include <optional>
 #include <string>
 
+#include "unique_fd.hpp"
+
 namespace kexecd {
 
 // Where every path the daemon touches lives: "/" in production, a test
@@ -39,11 +41,23 @@ struct FileId {
 FileId fileIdOf(const struct stat& st);
 std::optional<FileId> statFileId(const std::filesystem::path& p);  // nullopt if missing
 
-// Whole small file (for /proc and /sys files); nullopt when it does not exist.
-std::optional<std::string> readSmallFile(const std::filesystem::path& p, size_t limit = 1 << 20);
+// Opens a file for reading without ever blocking (a FIFO or device swapped
+// in for a file must not hang the daemon) and requires a regular file.
+// With `noFollow` a symlink in the last component is refused. Throws
+// Error(Failed) naming the path; errno-like detail in the message. Returns an
+// invalid fd only for ENOENT when `missingOk`.
+UniqueFd openRegularFile(const std::filesystem::path& p, bool noFollow = false,
+                         bool missingOk = false);
 
-// Replaces p atomically (temp file, fsync, rename), so a crash leaves the old
-// or the new contents, never half of one.
+// Whole small file (for /proc and /sys files); nullopt when it does not
+// exist. Anything but a regular file, or a file past `limit`, is an error.
+std::optional<std::string> readSmallFile(const std::filesystem::path& p, size_t limit = 1 << 20,
+                                         bool noFollow = false);
+
+// Replaces p atomically (a new temp file with a random name created with
+// O_EXCL|O_NOFOLLOW next to it, fsync, rename), so a crash leaves the old or
+// the new contents, never half of one, and a symlink planted at p or at the
+// temp name is replaced, never written through.
 void writeFileAtomic(const std::filesystem::path& p, const std::string& contents, mode_t mode);
 
 std::string errnoText(int err);

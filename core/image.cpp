@@ -22,7 +22,7 @@ namespace {
 constexpr std::string_view kBanner = "Linux version ";
 // A decompressed arm64 kernel is ~30-60 MB; stop well past that so a corrupt
 // or hostile file cannot make discovery decompress forever.
-constexpr size_t kMaxScan = 512u << 20;
+constexpr size_t kMaxScan = 192u << 20;
 constexpr size_t kChunk = 1u << 20;
 
 uint16_t le16(const unsigned char* p) {

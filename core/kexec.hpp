@@ -1,6 +1,7 @@
 #pragma once
 // Loading a kernel for kexec, behind an interface: the daemon uses the real
 // syscall, --simulate and the tests use stand-ins.
+#include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -39,7 +40,15 @@ class KexecSyscalls {
     // returns its exit status, or -errno when it cannot be started.
     virtual int runKexecTool(const std::vector<std::string>& args,
                              const std::vector<int>& keepFds) = 0;
+    // memfd_create(2) for the concatenated initrd; returns an fd or -errno.
+    virtual int memfdCreate(const char* name, unsigned flags);
 };
+
+// The kernel reads the kernel and the initrd with kernel_read_file(), which
+// refuses files of INT_MAX bytes or more; checked before anything is copied,
+// so a huge (or sparse) file costs an error, not the daemon's memory.
+constexpr int64_t kMaxImageBytes = 0x7fffffff - 1;
+constexpr int64_t kMaxInitrdBytes = 0x7fffffff - 1;
 
 std::unique_ptr<KexecSyscalls> makeLinuxSyscalls();
 
@@ -78,6 +87,14 @@ class SimulatedKexec final : public KexecBackend {
 
 // Opens the initrds and, when there are several, concatenates them into one
 // memfd (kexec_file_load takes a single initrd fd). Returns -1 with no initrd.
-UniqueFd openInitrd(const std::vector<std::filesystem::path>& initrds);
+// Only regular files are opened, never blocking (O_NONBLOCK); their total
+// size is checked against kMaxInitrdBytes first. `sys` (nullptr: the real
+// syscall) creates the memfd.
+UniqueFd openInitrd(const std::vector<std::filesystem::path>& initrds,
+                    KexecSyscalls* sys = nullptr);
+
+// Opens a kernel image or initrd for loading: regular files only, never
+// blocking; throws Error(KexecFailed).
+UniqueFd openForLoad(const std::filesystem::path& p);
 
 }  // namespace kexecd

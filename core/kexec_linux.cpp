@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "error.hpp"
@@ -76,30 +77,65 @@ std::unique_ptr<KexecSyscalls> makeLinuxSyscalls() {
     return std::make_unique<LinuxSyscalls>();
 }
 
-UniqueFd openInitrd(const std::vector<std::filesystem::path>& initrds) {
-    auto openOne = [](const std::filesystem::path& p) {
-        UniqueFd fd(::open(p.c_str(), O_RDONLY | O_CLOEXEC));
-        if (!fd)
-            throw Error(ErrorCode::KexecFailed,
-                        "cannot open " + p.string() + ": " + errnoText(errno));
-        return fd;
-    };
-    if (initrds.empty()) return UniqueFd();
-    if (initrds.size() == 1) return openOne(initrds.front());
+int KexecSyscalls::memfdCreate(const char* name, unsigned flags) {
+    int fd = ::memfd_create(name, flags);
+    return fd < 0 ? -errno : fd;
+}
 
-    UniqueFd mem(::memfd_create("kexecd-initrd", MFD_CLOEXEC));
-    if (!mem) throw Error(ErrorCode::KexecFailed, "cannot create memfd: " + errnoText(errno));
+UniqueFd openForLoad(const std::filesystem::path& p) {
+    try {
+        return openRegularFile(p);
+    } catch (const Error& e) {
+        throw Error(ErrorCode::KexecFailed, e.what());
+    }
+}
+
+UniqueFd openInitrd(const std::vector<std::filesystem::path>& initrds, KexecSyscalls* sys) {
+    if (initrds.empty()) return UniqueFd();
+    std::vector<UniqueFd> fds;
+    std::vector<int64_t> sizes;
+    int64_t total = 0;
     for (auto& p : initrds) {
-        UniqueFd in = openOne(p);
-        for (;;) {
-            ssize_t n = ::sendfile(mem.get(), in.get(), nullptr, 1 << 30);
+        fds.push_back(openForLoad(p));
+        struct stat st {};
+        if (::fstat(fds.back().get(), &st) < 0)
+            throw Error(ErrorCode::KexecFailed,
+                        "cannot stat " + p.string() + ": " + errnoText(errno));
+        sizes.push_back(st.st_size);
+        total += st.st_size;
+        if (total > kMaxInitrdBytes)
+            throw Error(ErrorCode::NotBootable,
+                        "the initrd is " + std::to_string(total >> 20) +
+                            " MiB or more; the kernel loads at most 2 GiB (" + p.string() + ")");
+    }
+    if (fds.size() == 1) return std::move(fds.front());
+
+    int memfd = sys ? sys->memfdCreate("kexecd-initrd", MFD_CLOEXEC | MFD_ALLOW_SEALING)
+                    : ::memfd_create("kexecd-initrd", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    if (memfd < 0 && !sys) memfd = -errno;
+    if (memfd < 0)
+        throw Error(ErrorCode::KexecFailed,
+                    "cannot create a memfd for the initrd: " + errnoText(-memfd));
+    UniqueFd mem(memfd);
+    for (size_t i = 0; i < fds.size(); ++i) {
+        // Exactly the size checked above: a file growing while it is copied
+        // cannot grow the copy.
+        int64_t left = sizes[i];
+        while (left > 0) {
+            ssize_t n = ::sendfile(mem.get(), fds[i].get(), nullptr,
+                                   static_cast<size_t>(std::min<int64_t>(left, 1 << 30)));
             if (n < 0 && errno == EINTR) continue;
             if (n < 0)
+                throw Error(ErrorCode::KexecFailed, "cannot copy " + initrds[i].string() +
+                                                        " into memory: " + errnoText(errno));
+            if (n == 0)
                 throw Error(ErrorCode::KexecFailed,
-                            "cannot read " + p.string() + ": " + errnoText(errno));
-            if (n == 0) break;
+                            initrds[i].string() + " shrank while it was read; try again");
+            left -= n;
         }
     }
+    // What is handed to the kernel cannot change under it.
+    ::fcntl(mem.get(), F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL);
     return mem;
 }
 
@@ -148,11 +184,8 @@ void LinuxKexec::fail(int err, const std::string& what) {
 }
 
 void LinuxKexec::load(const LoadRequest& req) {
-    UniqueFd kernel(::open(req.kernel.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!kernel)
-        throw Error(ErrorCode::KexecFailed,
-                    "cannot open " + req.kernel.string() + ": " + errnoText(errno));
-    UniqueFd initrd = openInitrd(req.initrds);
+    UniqueFd kernel = openForLoad(req.kernel);
+    UniqueFd initrd = openInitrd(req.initrds, &sys_);
     unsigned long flags = initrd ? 0 : kKexecFileNoInitramfs;
 
     int rc = sys_.kexecFileLoad(kernel.get(), initrd.get(), req.cmdline, flags);
@@ -200,10 +233,7 @@ bool LinuxKexec::loaded() {
 void SimulatedKexec::load(const LoadRequest& req) {
     // Same checks the real path does before the syscall, so that a
     // simulated stage fails where a real one would fail for missing files.
-    UniqueFd kernel(::open(req.kernel.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!kernel)
-        throw Error(ErrorCode::KexecFailed,
-                    "cannot open " + req.kernel.string() + ": " + errnoText(errno));
+    openForLoad(req.kernel);
     openInitrd(req.initrds);
     loaded_ = true;
 }

@@ -50,7 +50,8 @@ Staged stateFromJson(const std::string& text) {
 }
 
 std::optional<Staged> loadState(const std::filesystem::path& file) {
-    auto text = readSmallFile(file);
+    // The record is kexecd's own: a symlink or FIFO in its place is not.
+    auto text = readSmallFile(file, 1 << 20, true);
     if (!text) return std::nullopt;
     try {
         return stateFromJson(*text);
@@ -60,7 +61,15 @@ std::optional<Staged> loadState(const std::filesystem::path& file) {
 }
 
 void saveState(const std::filesystem::path& file, const Staged& s) {
-    writeFileAtomic(file, stateToJson(s), 0644);
+    std::string text;
+    try {
+        text = stateToJson(s);
+    } catch (const json::exception& e) {
+        // Discovery and validateCmdline() keep non-UTF-8 text out; should
+        // some get here, it is an error to report, not a crash.
+        throw Error(ErrorCode::Failed, std::string("cannot encode the state: ") + e.what());
+    }
+    writeFileAtomic(file, text, 0644);
 }
 
 void removeState(const std::filesystem::path& file) {
