@@ -10,7 +10,9 @@
 #include <cerrno>
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
+#include <exception>
 
 #include "cmdline.hpp"
 #include "error.hpp"
@@ -51,8 +53,11 @@ struct Parse {
     std::vector<std::string>* warnings;
     std::string error;
     int errorLine = 0;
+    // An exception (std::bad_alloc) is not let through inih's C frames: it
+    // is kept here, parsing stops, and it is thrown again afterwards.
+    std::exception_ptr exception;
 
-    bool failed() const { return errorLine != 0; }
+    bool failed() const { return errorLine != 0 || exception; }
     void fail(std::string why) {
         if (failed()) return;
         error = std::move(why);
@@ -67,8 +72,7 @@ size_t controlOffset(std::string_view s) {
     for (size_t i = 0; i < s.size(); ++i) {
         auto c = static_cast<unsigned char>(s[i]);
         if ((c < 0x20 && c != '\t') || c == 0x7F) return i;
-        if (c == 0xC2 && i + 1 < s.size() && static_cast<unsigned char>(s[i + 1]) < 0xA0)
-            return i;
+        if (c == 0xC2 && i + 1 < s.size() && static_cast<unsigned char>(s[i + 1]) < 0xA0) return i;
     }
     return std::string_view::npos;
 }
@@ -84,7 +88,7 @@ std::string_view stripSpace(std::string_view s) {
 std::string badLine(std::string_view l) {
     if (l[0] == '[') {
         std::string_view rest = stripSpace(l);
-        if (rest.back() != ']' || rest.find_first_of("[]", 1) != rest.size() - 1)
+        if (rest.size() < 3 || rest.back() != ']' || rest.find_first_of("[]", 1) != rest.size() - 1)
             return "a section header is [Name] alone on its line";
         return "";
     }
@@ -98,8 +102,7 @@ std::string badLine(std::string_view l) {
 
 // inih's fgets-like reader, over the text in memory: one line per call, as
 // inih must see it, or nullptr at the end or at the first bad line.
-char* readLine(char* buf, int num, void* stream) {
-    auto* p = static_cast<Parse*>(stream);
+char* nextLine(char* buf, size_t num, Parse* p) {
     if (p->failed() || p->pos >= p->text.size()) return nullptr;
     size_t nl = p->text.find('\n', p->pos);
     size_t end = nl == std::string_view::npos ? p->text.size() : nl;
@@ -115,8 +118,12 @@ char* readLine(char* buf, int num, void* stream) {
         return nullptr;
     }
     if (size_t bad = controlOffset(l); bad != std::string_view::npos) {
-        p->fail("control character " + escapeText(l.substr(bad, 1)) + " (byte " +
-                std::to_string(bad + 1) + ")");
+        auto c = static_cast<unsigned char>(l[bad]);
+        unsigned code = c == 0xC2 ? static_cast<unsigned char>(l[bad + 1]) : c;
+        char what[16];
+        std::snprintf(what, sizeof what, c == 0xC2 ? "U+%04X" : "0x%02x", code);
+        p->fail(std::string("control character ") + what + " (byte " + std::to_string(bad + 1) +
+                ")");
         return nullptr;
     }
     // Leading whitespace goes: inih would take an indented line for the
@@ -134,8 +141,8 @@ char* readLine(char* buf, int num, void* stream) {
     }
     // What fgets would store: the line, '\n' and a NUL. A longer line would
     // be split by inih and its rest parsed as a line of its own.
-    size_t room = num > 2 ? static_cast<size_t>(num) - 2 : 0;
-    if (l.size() > room) {
+    size_t room = num > 2 ? num - 2 : 0;
+    if (num < 2 || l.size() > room) {
         p->fail("line is longer than " + std::to_string(room) +
                 " bytes; split it (CmdlineAppend= may be given several times)");
         return nullptr;
@@ -145,6 +152,16 @@ char* readLine(char* buf, int num, void* stream) {
     *out++ = '\n';
     *out = '\0';
     return buf;
+}
+
+char* readLine(char* buf, int num, void* stream) {
+    auto* p = static_cast<Parse*>(stream);
+    try {
+        return nextLine(buf, num > 0 ? static_cast<size_t>(num) : 0, p);
+    } catch (...) {
+        p->exception = std::current_exception();
+        return nullptr;
+    }
 }
 
 std::string unhide(const char* s) {
@@ -202,26 +219,49 @@ void apply(Parse* p, const std::string& sec, const std::string& key, const std::
 
 int onEntry(void* user, const char* section, const char* name, const char* value) {
     auto* p = static_cast<Parse*>(user);
-    if (!p->failed()) apply(p, unhide(section), unhide(name), unhide(value));
+    try {
+        if (!p->failed()) apply(p, unhide(section), unhide(name), unhide(value));
+    } catch (...) {
+        p->exception = std::current_exception();
+    }
     return 1;  // errors are kept in Parse, with their message
 }
 
-// The file's contents; nullopt when it does not exist. Never blocks (a FIFO
-// is refused, not opened for reading) and never reads past kConfigFileMax.
+// The file's contents; nullopt when it does not exist. Anything but a
+// regular file is an error, or with `skipped` a warning added to it and
+// nullopt. Never blocks (a FIFO is never read) and never reads past
+// kConfigFileMax.
 std::optional<std::string> readConfigFile(const std::filesystem::path& file,
-                                          const std::string& name) {
+                                          const std::string& name,
+                                          std::vector<std::string>* skipped) {
     auto fail = [&](const std::string& why) { throw Error(ErrorCode::InvalidArgument, why); };
+    // stat() first, for a clear message about a socket (open: ENXIO); the
+    // fstat() below is what counts.
+    auto regular = [&](const struct stat& st) {
+        if (S_ISREG(st.st_mode)) return true;
+        if (skipped) {
+            skipped->push_back(name + " is not a regular file, skipping it");
+            return false;
+        }
+        if (S_ISDIR(st.st_mode))
+            fail(name + " is a directory, not a configuration file (drop-ins go in " + name +
+                 ".d/*.conf)");
+        fail(name + " is not a regular file");
+        return false;
+    };
+    struct stat st {};
+    if (::stat(file.c_str(), &st) < 0) {
+        if (errno == ENOENT) return std::nullopt;
+        fail("cannot open " + name + ": " + errnoText(errno));
+    }
+    if (!regular(st)) return std::nullopt;
     UniqueFd fd(::open(file.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY));
     if (!fd) {
         if (errno == ENOENT) return std::nullopt;
         fail("cannot open " + name + ": " + errnoText(errno));
     }
-    struct stat st {};
     if (::fstat(fd.get(), &st) < 0) fail("cannot read " + name + ": " + errnoText(errno));
-    if (S_ISDIR(st.st_mode))
-        fail(name + " is a directory, not a configuration file (drop-ins go in " + name +
-             ".d/*.conf)");
-    if (!S_ISREG(st.st_mode)) fail(name + " is not a regular file");
+    if (!regular(st)) return std::nullopt;
     std::string text;
     char buf[16384];
     for (;;) {
@@ -236,23 +276,14 @@ std::optional<std::string> readConfigFile(const std::filesystem::path& file,
     }
 }
 
-// The drop-ins, sorted by name. Entries that are not regular files are
-// warned about here and left out.
-std::vector<std::filesystem::path> dropIns(const std::filesystem::path& dir,
-                                           std::vector<std::string>* warnings) {
+// The drop-ins' paths, sorted by name.
+std::vector<std::filesystem::path> dropIns(const std::filesystem::path& dir) {
     namespace fs = std::filesystem;
     std::vector<fs::path> files;
     std::error_code ec;
     auto it = fs::directory_iterator(dir, ec);
-    for (; !ec && it != fs::directory_iterator(); it.increment(ec)) {
-        if (it->path().extension() != ".conf") continue;
-        std::error_code sec;
-        if (it->is_regular_file(sec))
-            files.push_back(it->path());
-        else
-            warnings->push_back(escapeText(it->path().string()) +
-                                " is not a regular file, skipping it");
-    }
+    for (; !ec && it != fs::directory_iterator(); it.increment(ec))
+        if (it->path().extension() == ".conf") files.push_back(it->path());
     if (ec && ec != std::errc::no_such_file_or_directory)
         throw Error(ErrorCode::InvalidArgument,
                     "cannot read " + escapeText(dir.string()) + ": " + ec.message());
@@ -265,8 +296,9 @@ std::vector<std::filesystem::path> dropIns(const std::filesystem::path& dir,
 
 void parseConfigText(std::string_view text, const std::string& name, Config* config,
                      std::vector<std::string>* warnings) {
-    Parse p{text, 0, 0, &name, config, warnings, "", 0};
+    Parse p{text, 0, 0, &name, config, warnings, "", 0, nullptr};
     int rc = ini_parse_stream(readLine, &p, onEntry, &p);
+    if (p.exception) std::rethrow_exception(p.exception);
     if (p.failed())
         throw Error(ErrorCode::InvalidArgument,
                     name + ":" + std::to_string(p.errorLine) + ": " + p.error);
@@ -280,20 +312,12 @@ void parseConfigText(std::string_view text, const std::string& name, Config* con
 Config loadConfig(const std::filesystem::path& mainFile, std::vector<std::string>* warnings) {
     Config config;
     std::string name = escapeText(mainFile.string());
-    if (auto text = readConfigFile(mainFile, name)) parseConfigText(*text, name, &config, warnings);
-
-    for (auto& f : dropIns(mainFile.string() + ".d", warnings)) {
+    if (auto text = readConfigFile(mainFile, name, nullptr))
+        parseConfigText(*text, name, &config, warnings);
+    for (auto& f : dropIns(mainFile.string() + ".d")) {
         std::string fname = escapeText(f.string());
-        try {
-            if (auto text = readConfigFile(f, fname))
-                parseConfigText(*text, fname, &config, warnings);
-        } catch (const Error& e) {
-            // Replaced by something else since the directory was listed:
-            // the same as if it had been that way then.
-            struct stat st {};
-            if (::stat(f.c_str(), &st) == 0 && S_ISREG(st.st_mode)) throw;
-            warnings->push_back(fname + " is not a regular file, skipping it");
-        }
+        if (auto text = readConfigFile(f, fname, warnings))
+            parseConfigText(*text, fname, &config, warnings);
     }
     return config;
 }

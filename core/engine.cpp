@@ -245,7 +245,13 @@ void Engine::unstageLocked() {
     staged_.reset();
     foreign_ = false;
     publishLocked();
-    removeState(stateFile());
+    try {
+        removeState(stateFile());
+    } catch (const Error& e) {
+        // Unloaded all the same; a stale record is forgotten at the next
+        // start, when the kernel says nothing is loaded.
+        spdlog::warn("{}", e.what());
+    }
 }
 
 void Engine::unstage() {

@@ -75,7 +75,8 @@ void saveState(const std::filesystem::path& file, const Staged& s) {
 void removeState(const std::filesystem::path& file) {
     std::error_code ec;
     std::filesystem::remove(file, ec);
-    if (ec) throw Error(ErrorCode::Failed, "cannot remove " + file.string() + ": " + ec.message());
+    // ENOTDIR: a parent is not a directory, so there is no record either.
+    if (ec && ec != std::errc::not_a_directory) throw Error(ErrorCode::Failed, "cannot remove " + file.string() + ": " + ec.message());
 }
 
 }  // namespace kexecd
