@@ -378,6 +378,36 @@ TEST(OpenInitrd, NoneSingleAndSeveral) {
     }
 }
 
+// memfd_create failing (EMFILE, ENOMEM, or a seccomp filter's EPERM) is a
+// clear error and the kernel is never asked.
+TEST_F(LinuxKexecTest, MemfdFailureIsAClearError) {
+    struct NoMemfd : MockSyscalls {
+        int memfdCreate(const char*, unsigned) override { return -EMFILE; }
+    };
+    StrictMock<NoMemfd> sys;
+    LinuxKexec kexec(Root(dir_.path()), sys);
+    try {
+        kexec.load(request({"/boot/intel-ucode.img", "/boot/initrd.img-6.12.12+deb12-amd64"}));
+        ADD_FAILURE() << "load did not throw";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.code(), ErrorCode::KexecFailed);
+        EXPECT_THAT(e.what(), HasSubstr("cannot create a memfd for the initrd: Too many open files"));
+    }
+}
+
+// The concatenated initrd is sealed: nothing can change it under the kernel.
+TEST(OpenInitrd, ConcatenationIsSealed) {
+    test::TempDir dir;
+    fixture::writeFile(dir / "a", "AAA");
+    fixture::writeFile(dir / "b", "BBB");
+    UniqueFd all = openInitrd({dir / "a", dir / "b"});
+    ASSERT_TRUE(all);
+    int seals = ::fcntl(all.get(), F_GET_SEALS);
+    EXPECT_EQ(seals & (F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL),
+              F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL);
+    EXPECT_LT(::write(all.get(), "x", 1), 0);
+}
+
 TEST(SimulatedKexecTest, ChecksFilesAndRemembers) {
     test::TempDir dir;
     fixture::writeFile(dir / "vmlinuz", "kernel");
