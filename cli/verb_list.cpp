@@ -2,6 +2,7 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
+#include "text.hpp"
 #include "verbs.hpp"
 
 namespace kexecctl {
@@ -32,6 +33,13 @@ int verbList(Client& c, const Args& args) {
     if (kernels.empty()) {
         std::printf("No kernel images in /boot.\n");
         return kOk;
+    }
+    // What the daemon read from files, shown to any user: never raw (a
+    // banner with terminal escapes could forge lines).
+    for (auto& k : kernels) {
+        k.get<0>() = kexecd::escapeText(k.get<0>());
+        k.get<1>() = kexecd::escapeText(k.get<1>());
+        k.get<4>() = kexecd::escapeText(k.get<4>());
     }
     size_t wv = 7, wi = 5;
     for (auto& k : kernels) {

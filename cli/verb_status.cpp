@@ -1,6 +1,7 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
+#include "text.hpp"
 #include "verbs.hpp"
 
 namespace kexecctl {
@@ -40,7 +41,10 @@ int verbStatus(Client& c, const Args& args) {
         return kOk;
     }
 
-    auto row = [](const char* k, const std::string& v) { std::printf("%12s: %s\n", k, v.c_str()); };
+    // Text that came from files is escaped before it reaches a terminal.
+    auto row = [](const char* k, const std::string& v) {
+        std::printf("%12s: %s\n", k, kexecd::escapeText(v).c_str());
+    };
     if (!version.empty()) {
         row("Staged", version + (origin == "simulated" ? " (simulated)" : ""));
         row("Kernel", kernel);
@@ -58,9 +62,11 @@ int verbStatus(Client& c, const Args& args) {
     row("AutoStage", autoStage ? "yes" : "no");
 
     if (version.empty() && origin != "foreign" && !newest.empty())
-        std::printf("\nNothing staged: 'kexecctl stage' stages %s.\n", newest.c_str());
+        std::printf("\nNothing staged: 'kexecctl stage' stages %s.\n",
+                    kexecd::escapeText(newest).c_str());
     else if (!version.empty() && !newest.empty() && newest != version)
-        std::printf("\nA newer kernel is in /boot: 'kexecctl stage' stages %s.\n", newest.c_str());
+        std::printf("\nA newer kernel is in /boot: 'kexecctl stage' stages %s.\n",
+                    kexecd::escapeText(newest).c_str());
     else if (!version.empty())
         std::printf(
             "\n'systemctl kexec' or 'kexecctl reboot' boots it, skipping firmware and "
