@@ -172,7 +172,8 @@ std::string unhide(const char* s) {
 
 void setBool(bool* out, std::string_view key, std::string_view value, Parse* p) {
     auto b = parseBool(value);
-    if (!b) return p->fail(std::string(key) + "=" + std::string(value) + " is not yes or no");
+    // Escaped: a tab in the value would otherwise reach the journal.
+    if (!b) return p->fail(std::string(key) + "=" + escapeText(value) + " is not yes or no");
     *out = *b;
 }
 
@@ -209,7 +210,7 @@ void apply(Parse* p, const std::string& sec, const std::string& key, const std::
         double sec = -1;
         auto [ptr, ec] = std::from_chars(val.data(), val.data() + val.size(), sec);
         if (ec != std::errc() || ptr != val.data() + val.size() || !(sec >= 0) || sec > 3600)
-            return p->fail("SettleDelaySec=" + val +
+            return p->fail("SettleDelaySec=" + escapeText(val) +
                            " is not a number of seconds between 0 and 3600");
         c.settleMs = static_cast<unsigned>(std::lround(sec * 1000));
         return;

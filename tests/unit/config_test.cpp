@@ -457,8 +457,11 @@ TEST_F(ConfigTest, ControlCharactersAreAnError) {
     EXPECT_EQ(parseError("[Stage]\nCmdlineAppend=a\xc2\x85\n"),
               "test.conf:2: control character U+0085 (byte 16)");
     EXPECT_EQ(parseError("[Stage]\nFoo\x01=1\n"), "test.conf:2: control character 0x01 (byte 4)");
-    // A tab is whitespace.
+    // A tab is whitespace; in a message it is escaped, to keep it one line
+    // of plain text (found by fuzz-config).
     EXPECT_EQ(parse("[Stage]\nCmdlineAppend=a\tb\n").cmdlineAppend, "a\tb");
+    EXPECT_EQ(parseError("[Stage]\nAutoStage=no\tway\n"),
+              "test.conf:2: AutoStage=no\\x09way is not yes or no");
 }
 
 TEST_F(ConfigTest, FileNamesInMessagesAreEscaped) {
