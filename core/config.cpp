@@ -187,6 +187,7 @@ void apply(Parse* p, const std::string& sec, const std::string& key, const std::
     Config& c = *p->config;
     if (sec == "Reboot") {
         if (key == "UseKexec") return setBool(&c.rebootUsesKexec, key, val, p);
+        if (key == "StepAside") return setBool(&c.stepAside, key, val, p);
         return unknown();
     }
     if (sec != "Stage") return unknown();
@@ -204,6 +205,18 @@ void apply(Parse* p, const std::string& sec, const std::string& key, const std::
     if (key == "CmdlineRemove") {
         if (val.empty()) c.cmdlineRemove.clear();
         for (auto& word : splitCmdline(val)) c.cmdlineRemove.push_back(word);
+        return;
+    }
+    if (key == "CmdlineSource") {
+        if (val != "running" && val != "bootloader")
+            return p->fail("CmdlineSource=" + escapeText(val) + " is not running or bootloader");
+        c.cmdlineFromBootLoader = val == "bootloader";
+        return;
+    }
+    if (key == "Kernel") {
+        if (val != "newest" && val != "default")
+            return p->fail("Kernel=" + escapeText(val) + " is not newest or default");
+        c.bootLoaderDefaultKernel = val == "default";
         return;
     }
     if (key == "SettleDelaySec") {

@@ -25,6 +25,15 @@ struct Config {
     // < 255 too, where `systemctl reboot` ignores it (systemd >= 255 already
     // does this whenever a kernel is loaded).
     bool rebootUsesKexec = false;
+    // [Stage] CmdlineSource=bootloader: the boot loader's configured command
+    // line for the staged kernel instead of the running one.
+    bool cmdlineFromBootLoader = false;
+    // [Stage] Kernel=default: what the boot loader boots by default, not the
+    // newest (AutoStage, Rescan() and Stage("")).
+    bool bootLoaderDefaultKernel = false;
+    // [Reboot] StepAside=: unload before a kexec when the next boot needs
+    // the firmware (BootNext, a capsule, grub-reboot, /no-kexec-reboot).
+    bool stepAside = true;
 };
 
 // A configuration file is a few lines; anything bigger is a mistake (a log or

@@ -6,6 +6,8 @@
 #include <algorithm>
 
 #include "cmdline.hpp"
+#include "grub_cfg.hpp"
+#include "step_aside.hpp"
 #include "error.hpp"
 #include "text.hpp"
 
@@ -107,7 +109,56 @@ std::vector<Kernel> Engine::scanLocked() {
     auto kernels = discovery_.scan({config_.requireInitrd, config_.requireModules});
     const Kernel* n = newestBootable(kernels);
     newest_ = n ? n->version : "";
+    BootLoaderView bl = readBootLoader(root_);
+    // Said once per change, not at every look at /boot.
+    if (bl.warnings != bootLoader_.warnings)
+        for (auto& w : bl.warnings) spdlog::warn("boot loader: {}", w);
+    bootLoader_ = std::move(bl);
+    lastScan_ = kernels;
     return kernels;
+}
+
+BootLoaderView Engine::bootLoader() const {
+    std::lock_guard lock(opMutex_);
+    return bootLoader_;
+}
+
+std::vector<CheckItem> Engine::check(unsigned systemdVersion) {
+    std::lock_guard lock(opMutex_);
+    scanLocked();
+    reconcileLocked();
+    publishLocked();
+    Status st = status();
+    uint64_t bytes = 0;
+    if (staged_)
+        for (auto& f : staged_->files) bytes += static_cast<uint64_t>(std::max<int64_t>(f.id.size, 0));
+    return runChecks(root_, {&st, &bootLoader_, &config_, bytes, systemdVersion});
+}
+
+std::string Engine::runningSuffixLocked(const std::vector<Kernel>& kernels) const {
+    for (auto& k : kernels)
+        if (k.version == runningVersion_) return grubKernelSuffix(k.image);
+    return runningVersion_;
+}
+
+const Kernel* Engine::autoTargetLocked(const std::vector<Kernel>& kernels) const {
+    const Kernel* newest = newestBootable(kernels);
+    if (!config_.bootLoaderDefaultKernel) return newest;
+    const std::string& want = bootLoader_.defaultSuffix;
+    std::string why;
+    if (want.empty()) {
+        why = bootLoader_.kind.empty() ? "no boot loader configuration was found"
+                                       : "the default of " + bootLoader_.name() + " is unknown";
+    } else {
+        for (auto& k : kernels) {
+            if (grubKernelSuffix(k.image) != want) continue;
+            if (k.bootable) return &k;
+            why = "the boot loader's default, " + k.version + ", is not bootable: " + k.reason;
+        }
+        if (why.empty()) why = "the boot loader's default, vmlinuz-" + want + ", is not in /boot";
+    }
+    spdlog::warn("Kernel=default: {}; using the newest bootable kernel", why);
+    return newest;
 }
 
 std::vector<Kernel> Engine::listKernels() {
@@ -146,18 +197,43 @@ void Engine::reconcile() {
     publishLocked();
 }
 
-std::string Engine::derivedCmdline() const {
-    auto proc = readSmallFile(root_.path("/proc/cmdline"));
-    if (!proc)
-        throw Error(ErrorCode::Failed,
-                    "cannot read /proc/cmdline to derive the command line; pass one explicitly");
-    std::string cmdline = deriveCmdline(*proc, config_.cmdlineRemove, config_.cmdlineAppend);
+std::string Engine::derivedCmdline(const Kernel& target) const {
+    std::string base;
+    bool haveBase = false;
+    if (config_.cmdlineFromBootLoader) {
+        if (auto c = bootLoader_.cmdlineFor(grubKernelSuffix(target.image))) {
+            base = *c;
+            haveBase = true;
+        } else {
+            spdlog::warn("CmdlineSource=bootloader: {} has no entry for {}; deriving the command "
+                         "line from the running one",
+                         bootLoader_.name(), target.version);
+        }
+    }
+    if (!haveBase) {
+        auto proc = readSmallFile(root_.path("/proc/cmdline"));
+        if (!proc)
+            throw Error(ErrorCode::Failed,
+                        "cannot read /proc/cmdline to derive the command line; pass one explicitly");
+        // What the boot loader would not give the running kernel was typed
+        // at the boot menu for this boot only.
+        auto configured = bootLoader_.cmdlineFor(runningSuffixLocked(lastScan_));
+        auto typed = handTypedParams(*proc, configured);
+        if (!typed.empty())
+            spdlog::info("not carrying over {} (typed at the boot menu: {})",
+                         escapeText(fmt::format("{}", fmt::join(typed, " "))),
+                         configured ? "not in the entry of " + bootLoader_.name()
+                                    : std::string("a one-shot parameter"));
+        base = dropWords(*proc, typed);
+    }
+    std::string cmdline = deriveCmdline(base, config_.cmdlineRemove, config_.cmdlineAppend);
     try {
         validateCmdline(cmdline);
     } catch (const Error& e) {
-        throw Error(e.code(), std::string("the command line derived from /proc/cmdline and "
-                                          "CmdlineAppend= cannot be used: ") +
-                                  e.what() + "; set CmdlineRemove=/CmdlineAppend= or pass one");
+        throw Error(e.code(), std::string("the command line derived from ") +
+                                  (haveBase ? bootLoader_.name() : "/proc/cmdline") +
+                                  " and CmdlineAppend= cannot be used: " + e.what() +
+                                  "; set CmdlineRemove=/CmdlineAppend= or pass one");
     }
     return cmdline;
 }
@@ -207,6 +283,15 @@ std::string Engine::stageLocked(const Kernel& k, const std::string& cmdline, boo
 }
 
 std::string Engine::stage(const std::string& version, const std::string& cmdline) {
+    return stageChosenLocked(version, cmdline, false);
+}
+
+std::string Engine::stageNewest() {
+    return stageChosenLocked("", "", true);
+}
+
+std::string Engine::stageChosenLocked(const std::string& version, const std::string& cmdline,
+                                      bool newestOnly) {
     validateVersionArgument(version);
     if (!cmdline.empty()) validateCmdline(cmdline);
 
@@ -216,7 +301,7 @@ std::string Engine::stage(const std::string& version, const std::string& cmdline
 
     const Kernel* k = nullptr;
     if (version.empty()) {
-        k = newestBootable(kernels);
+        k = newestOnly ? newestBootable(kernels) : autoTargetLocked(kernels);
         if (!k) {
             std::string why = kernels.empty() ? "no kernel images in /boot"
                                               : "none of the kernels in /boot is bootable";
@@ -236,8 +321,10 @@ std::string Engine::stage(const std::string& version, const std::string& cmdline
                         "kernel " + version + " cannot be staged: " + k->reason);
     }
     // Pinned by hand unless it is what AutoStage would pick anyway.
-    bool custom = !cmdline.empty() || k->version != newest_;
-    return stageLocked(*k, cmdline.empty() ? derivedCmdline() : cmdline, custom);
+    const Kernel* autoPick = config_.bootLoaderDefaultKernel ? autoTargetLocked(kernels)
+                                                             : newestBootable(kernels);
+    bool custom = !cmdline.empty() || !autoPick || k->image != autoPick->image;
+    return stageLocked(*k, cmdline.empty() ? derivedCmdline(*k) : cmdline, custom);
 }
 
 void Engine::unstageLocked() {
@@ -280,7 +367,7 @@ std::string Engine::rescanLocked() {
         publishLocked();
         return "";
     }
-    const Kernel* newest = newestBootable(kernels);
+    const Kernel* target = autoTargetLocked(kernels);
 
     if (staged_) {
         const Kernel* cur = nullptr;
@@ -289,23 +376,23 @@ std::string Engine::rescanLocked() {
         bool usable = cur && cur->bootable;
         if (usable && filesChanged(*staged_)) {
             spdlog::info("files of staged kernel {} changed; staging it again", cur->version);
-            return stageLocked(*cur, staged_->custom ? staged_->cmdline : derivedCmdline(),
+            return stageLocked(*cur, staged_->custom ? staged_->cmdline : derivedCmdline(*cur),
                                staged_->custom);
         }
         if (usable) {
-            if (!staged_->custom && config_.autoStage && newest &&
-                newest->version != staged_->version)
-                return stageLocked(*newest, derivedCmdline(), false);
+            if (!staged_->custom && config_.autoStage && target &&
+                target->image != staged_->kernel)
+                return stageLocked(*target, derivedCmdline(*target), false);
             publishLocked();
             return staged_->version;
         }
         spdlog::warn("staged kernel {} {}", staged_->version,
                      cur ? "cannot be booted any more: " + cur->reason : "was removed");
-        if (config_.autoStage && newest) return stageLocked(*newest, derivedCmdline(), false);
+        if (config_.autoStage && target) return stageLocked(*target, derivedCmdline(*target), false);
         unstageLocked();
         return "";
     }
-    if (config_.autoStage && newest) return stageLocked(*newest, derivedCmdline(), false);
+    if (config_.autoStage && target) return stageLocked(*target, derivedCmdline(*target), false);
     publishLocked();
     return "";
 }
@@ -315,11 +402,32 @@ std::string Engine::rescan() {
     return rescanLocked();
 }
 
+std::string Engine::stepAsideLocked(const char* when) {
+    if (!config_.stepAside || (!staged_ && !foreign_)) return "";
+    auto reasons = firmwareBootReasons(root_);
+    if (reasons.empty()) return "";
+    std::string why = fmt::format("{}", fmt::join(reasons, "; "));
+    if (foreign_) {
+        spdlog::warn("the next boot needs the firmware ({}), but the staged kernel was loaded by "
+                     "another tool; kexecd leaves it alone",
+                     why);
+        return "";
+    }
+    std::string version = staged_->version;
+    unstageLocked();
+    spdlog::warn("stepping aside {}: {}; unloaded {} so that the reboot goes through the firmware "
+                 "(AutoStage stages it again at the next start)",
+                 when, why, version);
+    return why;
+}
+
 std::string Engine::verifyStaged() {
     std::lock_guard lock(opMutex_);
     loadStateLocked();
     auto kernels = scanLocked();
     reconcileLocked();
+    if (auto why = stepAsideLocked("before the kexec"); !why.empty())
+        return "stepped aside (" + why + "): this reboot goes through the firmware";
     if (!staged_)
         return foreign_ ? "a kernel loaded by another tool is staged; not checked"
                         : "nothing staged";
@@ -328,12 +436,12 @@ std::string Engine::verifyStaged() {
         if (c.image == staged_->kernel && c.version == staged_->version && c.bootable)
             return "files changed; staged again: " +
                    stageLocked(c, staged_->cmdline, staged_->custom);
-    if (const Kernel* newest = newestBootable(kernels)) {
+    if (const Kernel* target = autoTargetLocked(kernels)) {
         // Copied first: stageLocked() replaces staged_, and the operands of
         // + may be evaluated in any order.
         std::string gone = staged_->version;
         return "staged kernel " + gone + " is gone; staged " +
-               stageLocked(*newest, derivedCmdline(), false) + " instead";
+               stageLocked(*target, derivedCmdline(*target), false) + " instead";
     }
     return "staged kernel " + staged_->version +
            " is gone and nothing else is bootable; "
@@ -347,6 +455,10 @@ void Engine::reboot(Power& power) {
     if (!staged_ && !foreign_)
         throw Error(ErrorCode::NotStaged,
                     "nothing is staged; run 'kexecctl stage' first, or reboot normally");
+    if (auto why = stepAsideLocked("at Reboot()"); !why.empty()) {
+        power.rebootFirmware(why);
+        return;
+    }
     power.rebootKexec(staged_ ? staged_->version : "a kernel loaded by another tool");
 }
 
@@ -365,6 +477,13 @@ void Engine::publishLocked() {
     s.newestVersion = newest_;
     s.runningVersion = runningVersion_;
     s.autoStage = config_.autoStage;
+    s.bootLoader = bootLoader_.kind.empty() ? "" : bootLoader_.name();
+    s.defaultVersion = bootLoader_.defaultSuffix;
+    for (auto& k : lastScan_)
+        if (!s.defaultVersion.empty() && grubKernelSuffix(k.image) == bootLoader_.defaultSuffix)
+            s.defaultVersion = k.version;
+    if (staged_)
+        s.bootLoaderCmdline = bootLoader_.cmdlineFor(grubKernelSuffix(staged_->kernel)).value_or("");
     {
         std::lock_guard lock(statusMutex_);
         if (s == status_) return;

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "bootloader.hpp"
+#include "check.hpp"
 #include "config.hpp"
 #include "discovery.hpp"
 #include "kexec.hpp"
@@ -27,6 +29,13 @@ struct Status {
     std::string newestVersion;
     std::string runningVersion;
     bool autoStage = false;
+    // What the boot loader would do, for comparing with what is staged:
+    // its name ("GRUB (/boot/grub/grub.cfg)", "" when none was found), the
+    // version of its default kernel ("" when unknown) and the command line
+    // it gives the staged kernel ("" when it has no entry for it).
+    std::string bootLoader;
+    std::string defaultVersion;
+    std::string bootLoaderCmdline;
     bool operator==(const Status&) const = default;
 };
 
@@ -47,8 +56,11 @@ class Engine {
     Status status() const;
 
     std::vector<Kernel> listKernels();
-    // version "" = newest bootable; cmdline "" = derived. Returns the version.
+    // version "" = what AutoStage picks (Kernel=: the newest bootable or the
+    // boot loader's default); cmdline "" = derived. Returns the version.
     std::string stage(const std::string& version, const std::string& cmdline);
+    // The newest bootable kernel, whatever Kernel= says.
+    std::string stageNewest();
     void unstage();
     // Looks at /boot and the kernel again and applies the policy (see
     // engine.cpp). Returns the staged version or "".
@@ -62,7 +74,14 @@ class Engine {
     // Returns a line for the log.
     std::string verifyStaged();
     // Throws NotStaged unless a kernel is loaded; then hands over to `power`.
+    // When the next boot needs the firmware (StepAside=), it unloads the
+    // staged kernel first, so that the reboot goes through the firmware.
     void reboot(Power& power);
+
+    // The boot loader as last read (by a scan).
+    BootLoaderView bootLoader() const;
+    // The pre-flight report (kexecctl check); looks at /boot again first.
+    std::vector<CheckItem> check(unsigned systemdVersion);
 
     const Config& config() const { return config_; }
     std::filesystem::path stateFile() const;
@@ -72,8 +91,17 @@ class Engine {
     std::string rescanLocked();
     void reconcileLocked();
     std::string stageLocked(const Kernel& k, const std::string& cmdline, bool custom);
+    std::string stageChosenLocked(const std::string& version, const std::string& cmdline,
+                                  bool newest);
+    // The kernel AutoStage stages: the newest bootable, or with Kernel=default
+    // the boot loader's default when it is bootable.
+    const Kernel* autoTargetLocked(const std::vector<Kernel>& kernels) const;
+    std::string derivedCmdline(const Kernel& target) const;
+    std::string runningSuffixLocked(const std::vector<Kernel>& kernels) const;
+    // Unloads kexecd's kernel when the next boot needs the firmware; returns
+    // why ("" when it does not).
+    std::string stepAsideLocked(const char* when);
     void unstageLocked();
-    std::string derivedCmdline() const;
     bool filesChanged(const Staged& s) const;
     void publishLocked();
     void loadStateLocked();
@@ -89,6 +117,8 @@ class Engine {
     std::optional<Staged> staged_;
     bool foreign_ = false;
     std::string newest_;
+    BootLoaderView bootLoader_;
+    std::vector<Kernel> lastScan_;
 
     mutable std::mutex statusMutex_;  // readers never wait for a staging
     Status status_;

@@ -10,6 +10,9 @@ class Power {
     virtual ~Power() = default;
     // Starts a reboot through the loaded kexec kernel. Throws Error on failure.
     virtual void rebootKexec(const std::string& version) = 0;
+    // Starts a reboot through the firmware (nothing is loaded any more);
+    // `why` is for the log. Throws Error on failure.
+    virtual void rebootFirmware(const std::string& why) = 0;
 };
 
 }  // namespace kexecd
@@ -20,6 +23,7 @@ namespace kexecd {
 class SimulatedPower final : public Power {
   public:
     void rebootKexec(const std::string& version) override;
+    void rebootFirmware(const std::string& why) override;
 };
 
 }  // namespace kexecd

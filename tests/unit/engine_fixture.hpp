@@ -47,6 +47,7 @@ class MockBackend : public KexecBackend {
 class MockPower : public Power {
   public:
     MOCK_METHOD(void, rebootKexec, (const std::string& version), (override));
+    MOCK_METHOD(void, rebootFirmware, (const std::string& why), (override));
 };
 
 template <typename F>

@@ -1,0 +1,178 @@
+// A fast reboot boots what a cold reboot would: the boot loader's command
+// line and default kernel where asked, never a parameter typed at the boot
+// menu, and through the firmware when the next boot needs it.
+#include <fstream>
+#include <sstream>
+
+#include "efivars.hpp"
+#include "engine_fixture.hpp"
+
+namespace kexecd {
+namespace {
+
+using namespace kexecd::test;
+
+std::string grubCfg() {
+    std::ifstream in(std::string(KEXECD_TEST_DATA) + "/grub-debian12.cfg");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+std::string grubenv(const std::string& lines) {
+    std::string s = "# GRUB Environment Block\n" + lines;
+    s.resize(1024, '#');
+    return s;
+}
+
+class EngineBootLoaderTest : public EngineTest {
+  protected:
+    EngineBootLoaderTest() {
+        tree_.file("/boot/grub/grub.cfg", grubCfg());
+        tree_.cmdline("BOOT_IMAGE=/boot/vmlinuz-" + kOld +
+                      " root=UUID=0a1b2c3d ro console=ttyS0 quiet single systemd.unit=rescue.target");
+    }
+    void pinOld() {
+        std::string cfg = grubCfg();
+        cfg.replace(cfg.find("set default=\"0\""), 15, "set default=\"${saved_entry}\"");
+        tree_.file("/boot/grub/grub.cfg", cfg);
+        tree_.file("/boot/grub/grubenv",
+                   grubenv("saved_entry=gnulinux-advanced-0a1b2c3d>gnulinux-" + kOld +
+                           "-advanced-0a1b2c3d\n"));
+    }
+    NiceMock<MockPower> power_;
+};
+
+TEST_F(EngineBootLoaderTest, ParametersTypedAtTheMenuAreNotCarriedOver) {
+    auto e = engine();
+    e->start();
+    ASSERT_EQ(loads_.size(), 1u);
+    EXPECT_EQ(loads_[0].cmdline, "root=UUID=0a1b2c3d ro console=ttyS0 quiet");
+}
+
+TEST_F(EngineBootLoaderTest, WithoutBootLoaderConfigTheOneShotListIsDropped) {
+    fs::remove(host("/boot/grub/grub.cfg"));
+    tree_.cmdline("root=/dev/vda1 ro rd.break=pre-mount init=/bin/sh quiet -- single");
+    auto e = engine();
+    e->start();
+    ASSERT_EQ(loads_.size(), 1u);
+    EXPECT_EQ(loads_[0].cmdline, "root=/dev/vda1 ro quiet -- single");
+}
+
+TEST_F(EngineBootLoaderTest, CmdlineSourceBootloaderTakesTheTargetsEntry) {
+    std::string cfg = grubCfg();
+    // update-grub after GRUB_CMDLINE_LINUX gained a parameter.
+    for (size_t p; (p = cfg.find("console=ttyS0 quiet")) != std::string::npos;)
+        cfg.replace(p, 19, "console=ttyS0 mitigations=auto quiet");
+    tree_.file("/boot/grub/grub.cfg", cfg);
+    Config c;
+    c.cmdlineFromBootLoader = true;
+    c.cmdlineAppend = "kexecd.test=1";
+    auto e = engine(c);
+    e->start();
+    ASSERT_EQ(loads_.size(), 1u);
+    EXPECT_EQ(loads_[0].cmdline,
+              "root=UUID=0a1b2c3d ro console=ttyS0 mitigations=auto quiet kexecd.test=1");
+    EXPECT_EQ(e->status().bootLoaderCmdline,
+              "root=UUID=0a1b2c3d ro console=ttyS0 mitigations=auto quiet");
+    EXPECT_EQ(e->status().bootLoader, "GRUB (/boot/grub/grub.cfg)");
+}
+
+TEST_F(EngineBootLoaderTest, CmdlineSourceBootloaderWithoutEntryFallsBack) {
+    fs::remove(host("/boot/grub/grub.cfg"));
+    Config c;
+    c.cmdlineFromBootLoader = true;
+    auto e = engine(c);
+    e->start();
+    ASSERT_EQ(loads_.size(), 1u);
+    EXPECT_EQ(loads_[0].cmdline, "root=UUID=0a1b2c3d ro console=ttyS0 quiet");
+    EXPECT_EQ(e->status().bootLoader, "");
+}
+
+TEST_F(EngineBootLoaderTest, KernelDefaultStagesWhatGrubWouldBoot) {
+    pinOld();
+    Config c;
+    c.bootLoaderDefaultKernel = true;
+    auto e = engine(c);
+    e->start();
+    EXPECT_EQ(e->status().stagedVersion, kOld);
+    EXPECT_EQ(e->status().defaultVersion, kOld);
+    EXPECT_EQ(e->status().newestVersion, kNew);
+    EXPECT_FALSE(state()->custom);  // AutoStage's own choice: it follows GRUB's default
+    EXPECT_EQ(e->stage("", ""), kOld);
+    EXPECT_EQ(e->stageNewest(), kNew);
+    EXPECT_TRUE(state()->custom);
+    // Default back to the newest (grub-set-default 0): AutoStage follows.
+    tree_.file("/boot/grub/grub.cfg", grubCfg());
+    auto e2 = engine(c);
+    e2->unstage();
+    e2->rescan();
+    EXPECT_EQ(e2->status().stagedVersion, kNew);
+}
+
+TEST_F(EngineBootLoaderTest, KernelNewestIgnoresTheDefaultButReportsIt) {
+    pinOld();
+    auto e = engine();
+    e->start();
+    EXPECT_EQ(e->status().stagedVersion, kNew);
+    EXPECT_EQ(e->status().defaultVersion, kOld);
+}
+
+TEST_F(EngineBootLoaderTest, KernelDefaultNotBootableFallsBackToNewest) {
+    pinOld();
+    fs::remove_all(host("/lib/modules/" + kOld));
+    Config c;
+    c.bootLoaderDefaultKernel = true;
+    auto e = engine(c);
+    e->start();
+    EXPECT_EQ(e->status().stagedVersion, kNew);
+}
+
+TEST_F(EngineBootLoaderTest, VerifyStagedStepsAsideForBootNext) {
+    auto e = engine();
+    e->start();
+    ASSERT_TRUE(loaded_);
+    tree_.file("/sys/firmware/efi/efivars/BootNext-" + std::string(kEfiGlobalGuid),
+               std::string("\x07\0\0\0\x04\0", 6));
+    std::string msg = e->verifyStaged();
+    EXPECT_THAT(msg, HasSubstr("stepped aside (EFI BootNext is set (Boot0004)"));
+    EXPECT_FALSE(loaded_);
+    EXPECT_FALSE(fs::exists(stateFile()));
+    EXPECT_EQ(e->status().stagedVersion, "");
+}
+
+TEST_F(EngineBootLoaderTest, RebootStepsAsideForNoKexecReboot) {
+    auto e = engine();
+    e->start();
+    tree_.file("/no-kexec-reboot", "");
+    EXPECT_CALL(power_, rebootKexec(_)).Times(0);
+    EXPECT_CALL(power_, rebootFirmware(HasSubstr("/no-kexec-reboot"))).Times(1);
+    e->reboot(power_);
+    EXPECT_FALSE(loaded_);
+}
+
+TEST_F(EngineBootLoaderTest, GrubRebootOneShotStepsAsideUnlessTurnedOff) {
+    tree_.file("/boot/grub/grubenv", grubenv("next_entry=1>3\n"));
+    Config c;
+    c.stepAside = false;
+    auto e = engine(c);
+    e->start();
+    EXPECT_CALL(power_, rebootKexec(kNew)).Times(1);
+    EXPECT_CALL(power_, rebootFirmware(_)).Times(0);
+    e->reboot(power_);
+    EXPECT_TRUE(loaded_);
+}
+
+TEST_F(EngineBootLoaderTest, ForeignKernelIsNotUnloadedToStepAside) {
+    loaded_ = true;  // loaded by another tool
+    auto e = engine(noAutoStage());
+    e->start();
+    tree_.file("/no-kexec-reboot", "");
+    EXPECT_CALL(power_, rebootKexec(_)).Times(1);
+    e->reboot(power_);
+    EXPECT_TRUE(loaded_);
+    EXPECT_EQ(unloads_, 0);
+}
+
+}  // namespace
+}  // namespace kexecd
