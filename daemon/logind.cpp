@@ -12,7 +12,34 @@ namespace {
 // reboot through the loaded kexec kernel.
 constexpr uint64_t kRootCheckInhibitors = 1 << 0;
 constexpr uint64_t kKexecReboot = 1 << 1;
+// logind answers once the reboot job is queued; one that does not answer in
+// this time is not going to reboot.
+constexpr auto kTimeout = std::chrono::seconds(30);
+
+bool notRunning(const sdbus::Error& e) {
+    return e.getName() == "org.freedesktop.DBus.Error.ServiceUnknown" ||
+           e.getName() == "org.freedesktop.DBus.Error.NameHasNoOwner";
+}
 }  // namespace
+
+// Nothing is changed before logind says yes: when it cannot reboot, the
+// kernel stays staged for the next try.
+void LogindPower::rebootFirmware(const std::string& why) {
+    try {
+        auto conn = sdbus::createSystemBusConnection();
+        auto login = sdbus::createProxy(*conn, "org.freedesktop.login1", "/org/freedesktop/login1");
+        login->callMethod("RebootWithFlags")
+            .onInterface("org.freedesktop.login1.Manager")
+            .withArguments(kRootCheckInhibitors)
+            .withTimeout(kTimeout);
+        spdlog::info("rebooting through the firmware ({})", why);
+    } catch (const sdbus::Error& e) {
+        throw Error(ErrorCode::Failed,
+                    "the staged kernel was unloaded (" + why + "), but logind did not reboot: " +
+                        e.getMessage() + " (" + e.getName() +
+                        "); reboot with 'systemctl reboot'");
+    }
+}
 
 void LogindPower::rebootKexec(const std::string& version) {
     try {
@@ -20,10 +47,16 @@ void LogindPower::rebootKexec(const std::string& version) {
         auto login = sdbus::createProxy(*conn, "org.freedesktop.login1", "/org/freedesktop/login1");
         login->callMethod("RebootWithFlags")
             .onInterface("org.freedesktop.login1.Manager")
-            .withArguments(kRootCheckInhibitors | kKexecReboot);
+            .withArguments(kRootCheckInhibitors | kKexecReboot)
+            .withTimeout(kTimeout);
         spdlog::info("rebooting into {} (kexec, through logind)", version);
     } catch (const sdbus::Error& e) {
-        throw Error(ErrorCode::Failed, "logind refused the reboot: " + e.getMessage());
+        if (notRunning(e))
+            throw Error(ErrorCode::Failed,
+                        "cannot reboot: logind (org.freedesktop.login1) is not running; " + version +
+                            " stays staged, 'systemctl kexec' boots it once logind runs");
+        throw Error(ErrorCode::Failed, "logind did not reboot: " + e.getMessage() + " (" +
+                                           e.getName() + "); " + version + " stays staged");
     }
 }
 

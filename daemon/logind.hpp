@@ -8,6 +8,8 @@ namespace kexecd {
 class LogindPower final : public Power {
   public:
     void rebootKexec(const std::string& version) override;
+    // The same call without the kexec flag.
+    void rebootFirmware(const std::string& why) override;
 };
 
 }  // namespace kexecd
