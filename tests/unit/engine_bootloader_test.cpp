@@ -176,3 +176,26 @@ TEST_F(EngineBootLoaderTest, ForeignKernelIsNotUnloadedToStepAside) {
 
 }  // namespace
 }  // namespace kexecd
+
+namespace kexecd {
+namespace {
+
+// The demo's sample system: "nomodeset" typed at the menu, GRUB pinned to
+// the running kernel with grub-set-default.
+TEST(SampleSystem, ShowsWhatGrubWouldBoot) {
+    test::TempDir dir;
+    fixture::sampleSystem(dir.path());
+    SimulatedKexec backend;
+    Engine e(Root(dir.path()), Config{}, backend);
+    EXPECT_EQ(e.start(), std::nullopt);
+    Status s = e.status();
+    EXPECT_EQ(s.stagedVersion, "6.12.12+deb12-amd64");
+    EXPECT_EQ(s.stagedCmdline, "root=UUID=0a1b2c3d ro quiet console=ttyS0,115200");
+    EXPECT_EQ(s.defaultVersion, "6.1.0-13-amd64");
+    EXPECT_EQ(s.bootLoader, "GRUB (/boot/grub/grub.cfg)");
+    EXPECT_EQ(s.bootLoaderCmdline, s.stagedCmdline);
+    EXPECT_TRUE(e.bootLoader().warnings.empty());
+}
+
+}  // namespace
+}  // namespace kexecd
