@@ -276,18 +276,4 @@ std::string dropWords(const std::string& cmdline, const std::vector<std::string>
     return joinWords(kept);
 }
 
-std::vector<std::string> cmdlineDiff(const std::string& from, const std::string& to) {
-    auto a = splitCmdline(from), b = splitCmdline(to);
-    std::vector<std::string> out;
-    for (auto& w : b) {
-        auto it = std::find(a.begin(), a.end(), w);
-        if (it != a.end())
-            a.erase(it);
-        else
-            out.push_back("+" + w);
-    }
-    for (auto& w : a) out.push_back("-" + w);
-    return out;
-}
-
 }  // namespace kexecd

@@ -53,7 +53,4 @@ std::vector<std::string> handTypedParams(const std::string& running,
 // only: what follows "--" is init's and kept.
 std::string dropWords(const std::string& cmdline, const std::vector<std::string>& drop);
 
-// "+a -b" differences between two command lines, word by word.
-std::vector<std::string> cmdlineDiff(const std::string& from, const std::string& to);
-
 }  // namespace kexecd

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "cmdline.hpp"
 #include "efivars.hpp"
 #include "engine.hpp"
 #include "error.hpp"

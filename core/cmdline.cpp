@@ -93,4 +93,18 @@ void validateCmdline(std::string_view cmdline) {
         throw Error(ErrorCode::InvalidArgument, "command line has an unbalanced double quote");
 }
 
+std::vector<std::string> cmdlineDiff(const std::string& from, const std::string& to) {
+    auto a = splitCmdline(from), b = splitCmdline(to);
+    std::vector<std::string> out;
+    for (auto& w : b) {
+        auto it = std::find(a.begin(), a.end(), w);
+        if (it != a.end())
+            a.erase(it);
+        else
+            out.push_back("+" + w);
+    }
+    for (auto& w : a) out.push_back("-" + w);
+    return out;
+}
+
 }  // namespace kexecd

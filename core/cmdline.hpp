@@ -22,6 +22,10 @@ std::string paramName(std::string_view word);
 std::string deriveCmdline(std::string_view procCmdline, const std::vector<std::string>& remove,
                           std::string_view append);
 
+// "+a -b": the words `to` has that `from` lacks, then those it lost, each
+// counted (a word given twice is two words).
+std::vector<std::string> cmdlineDiff(const std::string& from, const std::string& to);
+
 // Throws Error(InvalidArgument) when the kernel would refuse or truncate it.
 void validateCmdline(std::string_view cmdline);
 

@@ -4,6 +4,8 @@
 // needs the firmware.
 #include "bootloader.hpp"
 
+#include "cmdline.hpp"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
