@@ -36,8 +36,7 @@ void LogindPower::rebootFirmware(const std::string& why) {
     } catch (const sdbus::Error& e) {
         throw Error(ErrorCode::Failed,
                     "the staged kernel was unloaded (" + why + "), but logind did not reboot: " +
-                        e.getMessage() + " (" + e.getName() +
-                        "); reboot with 'systemctl reboot'");
+                        e.getMessage() + " (" + e.getName() + "); reboot with 'systemctl reboot'");
     }
 }
 
@@ -53,8 +52,8 @@ void LogindPower::rebootKexec(const std::string& version) {
     } catch (const sdbus::Error& e) {
         if (notRunning(e))
             throw Error(ErrorCode::Failed,
-                        "cannot reboot: logind (org.freedesktop.login1) is not running; " + version +
-                            " stays staged, 'systemctl kexec' boots it once logind runs");
+                        "cannot reboot: logind (org.freedesktop.login1) is not running; " +
+                            version + " stays staged, 'systemctl kexec' boots it once logind runs");
         throw Error(ErrorCode::Failed, "logind did not reboot: " + e.getMessage() + " (" +
                                            e.getName() + "); " + version + " stays staged");
     }

@@ -4,9 +4,12 @@
 #include <sdbus-c++/sdbus-c++.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
 
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
+#include <functional>
 #include <thread>
 
 #include "boot_watch.hpp"
@@ -27,6 +30,7 @@ struct Options {
     std::filesystem::path root = "/";
     std::filesystem::path config;  // default: <root>/etc/kexecd.conf
     bool simulate = false;
+    bool logindInSimulation = false;
     bool debug = false;
     bool verifyStaged = false;
 };
@@ -38,6 +42,9 @@ void usage(FILE* out) {
                  "  --root DIR      look for /boot, /proc, /sys, /etc and /run under DIR\n"
                  "  --config FILE   configuration file (default: ROOT/etc/kexecd.conf)\n"
                  "  --simulate      stage nothing in the kernel; record and log instead\n"
+                 "  --simulate-with-logind\n"
+                 "                  --simulate, but reboot through logind as without it; for\n"
+                 "                  tests on a private bus only (refused on the system bus)\n"
                  "  --verify-staged check that the staged kernel's files are unchanged, stage\n"
                  "                  it again if not, and exit (the kexec.target hook)\n"
                  "  --debug         verbose logging\n"
@@ -45,12 +52,32 @@ void usage(FILE* out) {
                  "  --version       show the version\n");
 }
 
+// --simulate-with-logind sends a real RebootWithFlags: only to a bus that
+// is not the machine's own.
+bool onPrivateBus() {
+    const char* a = std::getenv("DBUS_SYSTEM_BUS_ADDRESS");
+    std::string_view addr = a ? a : "";
+    constexpr std::string_view prefix = "unix:path=";
+    if (addr.substr(0, prefix.size()) != prefix) return false;
+    std::string path(addr.substr(prefix.size()));
+    path = path.substr(0, path.find(','));
+    struct stat mine {};
+    if (::stat(path.c_str(), &mine) != 0) return false;
+    for (const char* sys : {"/run/dbus/system_bus_socket", "/var/run/dbus/system_bus_socket"}) {
+        struct stat st {};
+        if (::stat(sys, &st) == 0 && st.st_dev == mine.st_dev && st.st_ino == mine.st_ino)
+            return false;
+    }
+    return true;
+}
+
 // 0 to go on, else an exit code.
 int parseArgs(int argc, char** argv, Options* o) {
-    enum { ROOT = 256, CONFIG, SIMULATE, DEBUG, VERSION, VERIFY };
+    enum { ROOT = 256, CONFIG, SIMULATE, SIMULATE_LOGIND, DEBUG, VERSION, VERIFY };
     static const option opts[] = {{"root", required_argument, nullptr, ROOT},
                                   {"config", required_argument, nullptr, CONFIG},
                                   {"simulate", no_argument, nullptr, SIMULATE},
+                                  {"simulate-with-logind", no_argument, nullptr, SIMULATE_LOGIND},
                                   {"debug", no_argument, nullptr, DEBUG},
                                   {"verify-staged", no_argument, nullptr, VERIFY},
                                   {"help", no_argument, nullptr, 'h'},
@@ -66,6 +93,9 @@ int parseArgs(int argc, char** argv, Options* o) {
                 break;
             case SIMULATE:
                 o->simulate = true;
+                break;
+            case SIMULATE_LOGIND:
+                o->simulate = o->logindInSimulation = true;
                 break;
             case DEBUG:
                 o->debug = true;
@@ -93,7 +123,112 @@ int parseArgs(int argc, char** argv, Options* o) {
         std::fprintf(stderr, "kexecd: --root %s is not a directory\n", o->root.c_str());
         return 2;
     }
+    if (o->logindInSimulation && !onPrivateBus()) {
+        std::fprintf(stderr,
+                     "kexecd: --simulate-with-logind asks logind for a real reboot; it needs "
+                     "DBUS_SYSTEM_BUS_ADDRESS=unix:path=... naming a private test bus\n");
+        return 2;
+    }
     return 0;
+}
+
+// Waits for the blocked signals on a thread of its own. SIGTERM and SIGINT
+// stop the event loop; SIGHUP (sent by tools that expect a reload) is logged
+// and otherwise ignored. Joined on every way out of its scope, an exception
+// unwinding included: a joinable std::thread destroyed there is
+// std::terminate, and losing the bus used to abort kexecd that way.
+class SignalThread {
+  public:
+    SignalThread(const sigset_t& sigs, std::function<void()> onStop)
+        : sigs_(sigs), onStop_(std::move(onStop)), thread_([this] { run(); }) {}
+    ~SignalThread() {
+        if (!done_.exchange(true)) pthread_kill(thread_.native_handle(), SIGTERM);
+        thread_.join();
+    }
+
+  private:
+    void run() {
+        for (;;) {
+            int sig = 0;
+            if (sigwait(&sigs_, &sig) != 0) continue;
+            if (sig == SIGHUP && !done_) {
+                spdlog::info(
+                    "SIGHUP ignored: kexecd has nothing to reload; restart it to read "
+                    "its configuration again");
+                continue;
+            }
+            if (done_.exchange(true)) return;  // woken by the destructor
+            spdlog::info("stopping on signal {}", sig);
+            onStop_();
+            return;
+        }
+    }
+
+    sigset_t sigs_;
+    std::function<void()> onStop_;
+    std::atomic<bool> done_ = false;
+    std::thread thread_;  // last: started once the rest exists
+};
+
+// Serves the API until a signal or the loss of the bus; returns the exit
+// status.
+int serve(const Options& opt, const Root& root, const Config& config, KexecBackend& backend,
+          Power& power, const sigset_t& sigs) {
+    Engine engine(root, config, backend);
+
+    // Objects first, then the name: a client that sees the name can use
+    // the object at once (its calls wait for the event loop below). The
+    // name comes before anything that stages, so that a second kexecd
+    // (started by hand next to the service) stops here, changing nothing.
+    auto conn = sdbus::createSystemBusConnection();
+    ManagerObject manager(*conn, engine, power);
+    conn->requestName(kBusName);
+    if (auto problem = engine.start()) spdlog::warn("automatic staging: {}", *problem);
+
+    BootWatch watch(
+        {root.path("/boot"), root.path("/usr/lib/modules"), root.path("/lib/modules")},
+        config.settleMs,
+        [&engine] {
+            try {
+                engine.rescan();
+            } catch (const std::exception& e) {
+                spdlog::error("staging after a change in /boot failed: {}", e.what());
+            }
+        },
+        [&engine] {
+            try {
+                engine.reconcile();
+            } catch (const std::exception& e) {
+                spdlog::warn("{}", e.what());
+            }
+        });
+    watch.start();
+
+    spdlog::info("serving {} (root {}, AutoStage={})", kBusName, opt.root.string(),
+                 config.autoStage ? "yes" : "no");
+
+    int rc = 0;
+    {
+        SignalThread signals(sigs, [&conn] { conn->leaveEventLoop(); });
+        try {
+            conn->enterEventLoop();
+        } catch (const sdbus::Error& e) {
+            // The bus daemon went away (restarted, or killed). Nothing can
+            // reach us any more: exit, non-zero, so that systemd or bus
+            // activation starts a kexecd on the new bus.
+            spdlog::critical("lost the connection to the system bus: {}; exiting", e.getMessage());
+            rc = 1;
+        }
+    }
+    watch.stop();
+    if (!manager.shutdown(std::chrono::seconds(5))) {
+        // A worker is stuck (logind not answering): it may still use the
+        // connection and the engine, so none of it is freed.
+        spdlog::warn("exiting with a call still running; its caller gets no reply");
+        spdlog::shutdown();
+        std::quick_exit(rc);
+    }
+    return rc;
 }
 
 }  // namespace
@@ -103,12 +238,14 @@ int main(int argc, char** argv) {
     if (int rc = parseArgs(argc, argv, &opt)) return rc < 0 ? 0 : rc;
     setupLogging(opt.debug);
 
-    // Signals go to one thread that stops the loop; block them everywhere
-    // else before any thread starts.
+    // Signals go to one thread (SignalThread); block them everywhere else
+    // before any thread starts. SIGHUP among them: its default action would
+    // end the daemon.
     sigset_t sigs;
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGTERM);
     sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
 
     Root root(opt.root);
@@ -128,8 +265,12 @@ int main(int argc, char** argv) {
     std::unique_ptr<Power> power;
     if (opt.simulate) {
         backend = std::make_unique<SimulatedKexec>();
-        power = std::make_unique<SimulatedPower>();
-        spdlog::info("simulate mode: nothing is loaded into the kernel");
+        if (opt.logindInSimulation)
+            power = std::make_unique<LogindPower>();
+        else
+            power = std::make_unique<SimulatedPower>();
+        spdlog::info("simulate mode: nothing is loaded into the kernel{}",
+                     opt.logindInSimulation ? "; reboots go to logind on a private bus" : "");
     } else {
         syscalls = makeLinuxSyscalls();
         backend = std::make_unique<LinuxKexec>(root, *syscalls);
@@ -149,58 +290,7 @@ int main(int argc, char** argv) {
     }
 
     try {
-        Engine engine(root, config, *backend);
-
-        // Objects first, then the name: a client that sees the name can use
-        // the object at once (its calls wait for the event loop below). The
-        // name comes before anything that stages, so that a second kexecd
-        // (started by hand next to the service) stops here, changing nothing.
-        auto conn = sdbus::createSystemBusConnection();
-        ManagerObject manager(*conn, engine, *power);
-        conn->requestName(kBusName);
-        if (auto problem = engine.start()) spdlog::warn("automatic staging: {}", *problem);
-
-        BootWatch watch(
-            {root.path("/boot"), root.path("/usr/lib/modules"), root.path("/lib/modules")},
-            config.settleMs,
-            [&engine] {
-                try {
-                    engine.rescan();
-                } catch (const std::exception& e) {
-                    spdlog::error("staging after a change in /boot failed: {}", e.what());
-                }
-            },
-            [&engine] {
-                try {
-                    engine.reconcile();
-                } catch (const std::exception& e) {
-                    spdlog::warn("{}", e.what());
-                }
-            });
-        watch.start();
-
-        spdlog::info("serving {} (root {}, AutoStage={})", kBusName, opt.root.string(),
-                     config.autoStage ? "yes" : "no");
-
-        std::atomic<bool> signalled = false;
-        std::thread signals([&conn, &signalled, sigs] {
-            int sig = 0;
-            sigwait(&sigs, &sig);
-            if (signalled.exchange(true)) return;  // woken by main below
-            spdlog::info("stopping on signal {}", sig);
-            conn->leaveEventLoop();
-        });
-        conn->enterEventLoop();
-        watch.stop();
-        if (!manager.drain(std::chrono::seconds(5))) {
-            spdlog::warn("calls still waiting on polkit at exit; their callers get no reply");
-            spdlog::shutdown();
-            std::quick_exit(0);
-        }
-        // The loop can also end because the bus went away: wake the signal
-        // thread so it can be joined.
-        if (!signalled.exchange(true)) pthread_kill(signals.native_handle(), SIGTERM);
-        signals.join();
+        return serve(opt, root, config, *backend, *power, sigs);
     } catch (const sdbus::Error& e) {
         spdlog::critical("D-Bus: {} ({})", e.getMessage(), e.getName());
         return 1;

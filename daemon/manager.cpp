@@ -1,21 +1,38 @@
 #include "manager.hpp"
 
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
-#include <thread>
-
+#include "cmdline.hpp"
 #include "error.hpp"
+#include "text.hpp"
 
 namespace kexecd {
 
 namespace {
 
-// A bound on worker threads, so a flood of calls waiting on polkit cannot
-// exhaust the daemon.
-constexpr unsigned kMaxInFlight = 32;
+constexpr auto kBusy = "org.kexecd1.Error.Busy";
+constexpr auto kFailed = "org.kexecd1.Error.Failed";
+
+// The last line of defence for everything handed to sdbus: a string that is
+// not UTF-8 (or holds a NUL) would make the whole reply fail, for every
+// caller. Whatever made it should have been caught earlier; here it is
+// escaped rather than lost.
+std::string forBus(std::string_view s) {
+    if (isValidUtf8(s) && s.find('\0') == std::string_view::npos) return std::string(s);
+    spdlog::debug("escaped a string that is not UTF-8 in a D-Bus reply");
+    return escapeText(s);
+}
+
+std::vector<std::string> forBus(const std::vector<std::string>& v) {
+    std::vector<std::string> out;
+    out.reserve(v.size());
+    for (auto& s : v) out.push_back(forBus(s));
+    return out;
+}
 
 sdbus::Error toDbus(const Error& e) {
-    return sdbus::Error("org.kexecd1.Error." + std::string(errorName(e.code())), e.what());
+    return sdbus::Error("org.kexecd1.Error." + std::string(errorName(e.code())), forBus(e.what()));
 }
 
 // The adaptor boundary: sdbus-c++ aborts the process on anything but an
@@ -29,28 +46,59 @@ auto translated(F&& f) -> decltype(f()) {
     } catch (const Error& e) {
         throw toDbus(e);
     } catch (const std::exception& e) {
-        spdlog::error("internal error: {}", e.what());
-        throw sdbus::Error("org.kexecd1.Error.Failed", std::string("internal error: ") + e.what());
+        spdlog::error("internal error: {}", escapeText(e.what()));
+        throw sdbus::Error(kFailed, "internal error: " + forBus(e.what()));
+    } catch (...) {
+        spdlog::error("internal error");
+        throw sdbus::Error(kFailed, "internal error");
+    }
+}
+
+// A reply that cannot be sent (the caller left, the bus is gone) is no
+// reason to stop anything else.
+template <typename... R>
+void replyError(sdbus::Result<R...>& result, const sdbus::Error& e) noexcept {
+    try {
+        result.returnError(e);
+    } catch (const std::exception& e2) {
+        spdlog::debug("cannot send error reply: {}", e2.what());
     }
 }
 
 }  // namespace
 
+// A call on its way: owns the reply, which must be sent or destroyed before
+// the caller's budget is given back.
+template <typename... R>
+struct ManagerObject::Call {
+    sdbus::Result<R...> result;
+    Caller caller;
+    std::string what;
+};
+
 ManagerObject::ManagerObject(sdbus::IConnection& conn, Engine& engine, Power& power)
-    : AdaptorInterfaces(conn, kPath), engine_(engine), power_(power) {
+    : AdaptorInterfaces(conn, kPath),
+      engine_(engine),
+      power_(power),
+      callers_(conn, [this](const std::string& sender) { callerGone(sender); }),
+      authority_(conn) {
     emitted_ = engine_.status();
     engine_.setListener([this](const Status& s) { emitChanges(s); });
     registerAdaptor();
 }
 
 ManagerObject::~ManagerObject() {
+    shutdown(std::chrono::milliseconds(0));
     engine_.setListener(nullptr);
     unregisterAdaptor();
 }
 
-bool ManagerObject::drain(std::chrono::milliseconds limit) {
-    std::unique_lock lock(mutex_);
-    return idle_.wait_for(lock, limit, [this] { return inFlight_ == 0; });
+bool ManagerObject::shutdown(std::chrono::milliseconds limit) {
+    if (size_t n = authority_.pending())
+        spdlog::warn("{} call(s) still waiting on polkit at exit; their callers get no reply", n);
+    bool changesDone = changePool_.stop(limit);
+    bool readsDone = readPool_.stop(changesDone ? limit : std::chrono::milliseconds(0));
+    return changesDone && readsDone;
 }
 
 void ManagerObject::emitChanges(const Status& s) {
@@ -77,85 +125,204 @@ void ManagerObject::emitChanges(const Status& s) {
     }
 }
 
-template <typename Op, typename... R>
-void ManagerObject::dispatch(sdbus::Result<R...>&& result, Authorization auth, bool interactive,
-                             Op op) {
-    // Only valid inside the handler: copy it before leaving the bus thread.
+std::string ManagerObject::StagedVersion() {
+    return forBus(engine_.status().stagedVersion);
+}
+std::string ManagerObject::StagedKernel() {
+    return forBus(engine_.status().stagedKernel);
+}
+std::vector<std::string> ManagerObject::StagedInitrds() {
+    return forBus(engine_.status().stagedInitrds);
+}
+std::string ManagerObject::StagedCmdline() {
+    return forBus(engine_.status().stagedCmdline);
+}
+std::string ManagerObject::StagedOrigin() {
+    return forBus(engine_.status().stagedOrigin);
+}
+std::string ManagerObject::NewestVersion() {
+    return forBus(engine_.status().newestVersion);
+}
+std::string ManagerObject::RunningVersion() {
+    return forBus(engine_.status().runningVersion);
+}
+
+// Bus thread. The sender is only known inside the handler.
+std::optional<Caller> ManagerObject::identify(const std::string& what,
+                                              std::optional<sdbus::Error>* error) {
     std::string sender = getObject().getCurrentlyProcessedMessage()->getSender();
-    {
-        std::lock_guard lock(mutex_);
-        if (inFlight_ >= kMaxInFlight) {
-            result.returnError(
-                sdbus::Error("org.kexecd1.Error.Busy", "too many requests in progress; try again"));
-            return;
-        }
-        ++inFlight_;
+    try {
+        return callers_.identify(sender);
+    } catch (const sdbus::Error& e) {
+        denials_.note(static_cast<uid_t>(-1),
+                      "refused " + what + " to " + sender + ": " + escapeText(e.getMessage()));
+        error->emplace(e);
+        return std::nullopt;
     }
-    std::thread([this, sender = std::move(sender), auth = std::move(auth), interactive,
-                 op = std::move(op), result = std::move(result)]() mutable {
+}
+
+void ManagerObject::callerGone(const std::string& sender) {
+    if (size_t n = authority_.callerGone(sender))
+        spdlog::info("{} left the bus; cancelled its {} polkit check(s)", sender, n);
+}
+
+template <typename Op, typename... R>
+void ManagerObject::dispatch(sdbus::Result<R...>&& result, Request req, Op op) {
+    std::optional<sdbus::Error> error;
+    auto caller = identify(req.what, &error);
+    if (!caller) return replyError(result, *error);
+    if (!changes_.acquire(caller->uid)) {
+        denials_.note(caller->uid, "refused " + req.what + " to " + caller->describe() +
+                                       ": too many calls of this user in progress");
+        return replyError(result,
+                          sdbus::Error(kBusy, "too many of your requests are in progress (" +
+                                                  std::to_string(changes_.perUid()) +
+                                                  " per user); try again when they are done"));
+    }
+    auto call = std::make_unique<Call<R...>>(Call<R...>{std::move(result), *caller, req.what});
+    auto work = [this](auto call, auto op) {
+        return [this, call = std::move(call), op = std::move(op)]() mutable {
+            run(std::move(call), op);
+        };
+    };
+    // Root is let in without asking polkit.
+    if (caller->uid == 0) return changePool_.post(work(std::move(call), std::move(op)));
+
+    authority_.check(*caller, req.auth, req.interactive, req.details,
+                     [this, work, call = std::move(call), op = std::move(op)](
+                         Authority::Outcome outcome, const sdbus::Error* error) mutable {
+                         if (outcome == Authority::Outcome::Allowed)
+                             return changePool_.post(work(std::move(call), std::move(op)));
+                         uid_t uid = call->caller.uid;
+                         if (outcome == Authority::Outcome::Denied) {
+                             denials_.note(uid, "denied " + call->what + " to " +
+                                                    call->caller.describe() + ": " +
+                                                    escapeText(error->getMessage()));
+                             replyError(call->result, *error);
+                         }
+                         call.reset();  // a cancelled call's caller has left: no reply
+                         changes_.release(uid);
+                     });
+}
+
+template <typename Op, typename... R>
+void ManagerObject::run(std::unique_ptr<Call<R...>> call, Op& op) {
+    uid_t uid = call->caller.uid;
+    {
+        auto c = std::move(call);
         try {
             translated([&] {
-                // Authorize before touching any state.
-                authority_.check(sender, auth, interactive);
                 if constexpr (sizeof...(R) == 0) {
                     op();
-                    result.returnResults();
+                    c->result.returnResults();
+                    spdlog::info("{} by {}: done", c->what, c->caller.describe());
                 } else {
-                    result.returnResults(op());
+                    auto out = forBus(op());
+                    spdlog::info("{} by {}: done{}{}", c->what, c->caller.describe(),
+                                 out.empty() ? "" : ", ", out);
+                    c->result.returnResults(out);
                 }
             });
         } catch (const sdbus::Error& e) {
-            try {
-                result.returnError(e);
-            } catch (const sdbus::Error& e2) {
-                spdlog::warn("cannot send error reply: {}", e2.getMessage());
-            }
+            spdlog::warn("{} by {} failed: {}", c->what, c->caller.describe(),
+                         escapeText(e.getMessage()));
+            replyError(c->result, e);
         }
-        std::lock_guard lock(mutex_);
-        --inFlight_;
-        idle_.notify_all();
-    }).detach();
+    }  // the reply goes before the budget is given back
+    changes_.release(uid);
 }
 
-std::vector<sdbus::Struct<std::string, std::string, std::vector<std::string>, bool, std::string>>
-ManagerObject::ListKernels() {
-    return translated([&] {
-        std::vector<
-            sdbus::Struct<std::string, std::string, std::vector<std::string>, bool, std::string>>
-            out;
-        for (auto& k : engine_.listKernels())
-            out.emplace_back(k.version, k.image, k.initrds, k.bootable, k.reason);
-        return out;
+void ManagerObject::ListKernels(sdbus::Result<KernelList>&& result) {
+    std::optional<sdbus::Error> error;
+    auto caller = identify("ListKernels", &error);
+    if (!caller) return replyError(result, *error);
+    if (!reads_.acquire(caller->uid)) {
+        denials_.note(caller->uid, "refused ListKernels to " + caller->describe() +
+                                       ": too many calls of this user in progress");
+        return replyError(result,
+                          sdbus::Error(kBusy, "too many of your requests are in progress (" +
+                                                  std::to_string(reads_.perUid()) +
+                                                  " per user); try again when they are done"));
+    }
+    // Reading /boot may be slow (large images, many kernels, a slow disk):
+    // never on the bus thread.
+    readPool_.post([this, uid = caller->uid, result = std::move(result)]() mutable {
+        {
+            auto r = std::move(result);
+            try {
+                auto list = translated([&] {
+                    KernelList out;
+                    for (auto& k : engine_.listKernels())
+                        out.emplace_back(forBus(k.version), forBus(k.image), forBus(k.initrds),
+                                         k.bootable, forBus(k.reason));
+                    return out;
+                });
+                r.returnResults(list);
+            } catch (const sdbus::Error& e) {
+                replyError(r, e);
+            }
+        }
+        reads_.release(uid);
     });
 }
 
 void ManagerObject::StageNewest(sdbus::Result<std::string>&& result, bool interactive) {
-    dispatch(std::move(result), authorizationFor("StageNewest"), interactive,
-             [this] { return engine_.stage("", ""); });
+    Request req{"StageNewest", authorizationFor("StageNewest"), interactive, {}};
+    if (auto v = engine_.status().newestVersion; !v.empty()) req.details["version"] = forBus(v);
+    dispatch(std::move(result), std::move(req), [this] { return engine_.stage("", ""); });
 }
 
 void ManagerObject::Stage(sdbus::Result<std::string>&& result, std::string version,
                           std::string cmdline, bool interactive) {
-    auto auth = authorizationFor("Stage", !cmdline.empty());
-    dispatch(std::move(result), std::move(auth), interactive,
+    // The arguments' form first, before anyone is asked about them: it
+    // touches no state, and what polkit shows and the log records is then
+    // known to be short, printable UTF-8.
+    try {
+        translated([&] {
+            validateVersionArgument(version);
+            if (!cmdline.empty()) validateCmdline(cmdline);
+        });
+    } catch (const sdbus::Error& e) {
+        return replyError(result, e);
+    }
+    bool custom = !cmdline.empty();
+    Request req{"Stage " + (version.empty() ? std::string("(newest)") : version) +
+                    (custom ? " with a custom command line" : ""),
+                authorizationFor("Stage", custom),
+                interactive,
+                {}};
+    std::string shown = version.empty() ? engine_.status().newestVersion : version;
+    if (!shown.empty()) req.details["version"] = forBus(shown);
+    if (custom) {
+        req.details["cmdline"] = cmdline;
+        // polkit takes polkit.* details from uid 0 callers only.
+        if (::geteuid() == 0)
+            req.details["polkit.message"] =
+                "Authentication is required to stage kernel " +
+                (shown.empty() ? std::string("(newest)") : forBus(shown)) +
+                " to boot with the command line: " + cmdline;
+    }
+    dispatch(std::move(result), std::move(req),
              [this, version = std::move(version), cmdline = std::move(cmdline)] {
                  return engine_.stage(version, cmdline);
              });
 }
 
 void ManagerObject::Unstage(sdbus::Result<>&& result, bool interactive) {
-    dispatch(std::move(result), authorizationFor("Unstage"), interactive,
-             [this] { engine_.unstage(); });
+    Request req{"Unstage", authorizationFor("Unstage"), interactive, {}};
+    if (auto v = engine_.status().stagedVersion; !v.empty()) req.details["version"] = forBus(v);
+    dispatch(std::move(result), std::move(req), [this] { engine_.unstage(); });
 }
 
 void ManagerObject::Reboot(sdbus::Result<>&& result, bool interactive) {
-    dispatch(std::move(result), authorizationFor("Reboot"), interactive,
-             [this] { engine_.reboot(power_); });
+    Request req{"Reboot", authorizationFor("Reboot"), interactive, {}};
+    if (auto v = engine_.status().stagedVersion; !v.empty()) req.details["version"] = forBus(v);
+    dispatch(std::move(result), std::move(req), [this] { engine_.reboot(power_); });
 }
 
 void ManagerObject::Rescan(sdbus::Result<std::string>&& result, bool interactive) {
-    dispatch(std::move(result), authorizationFor("Rescan"), interactive,
-             [this] { return engine_.rescan(); });
+    Request req{"Rescan", authorizationFor("Rescan"), interactive, {}};
+    dispatch(std::move(result), std::move(req), [this] { return engine_.rescan(); });
 }
 
 }  // namespace kexecd

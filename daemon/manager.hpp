@@ -1,19 +1,41 @@
 #pragma once
 // The org.kexecd1.Manager object: a thin layer over the Engine. Every
-// failure leaves it as a named D-Bus error; state-changing calls are
-// authorized and run on worker threads, so that a polkit password prompt or
-// a slow kexec load never stalls the bus loop for other callers.
+// failure leaves it as a named D-Bus error.
+//
+// The bus thread only takes calls in: it finds out who calls (uid, pid),
+// checks the caller's budget, asks polkit without waiting for the answer,
+// and hands the work (and reads of /boot) to fixed pools of worker threads,
+// so that neither a password prompt nor a slow file stalls it for others.
 #include <sdbus-c++/sdbus-c++.h>
 
-#include <atomic>
-#include <condition_variable>
+#include <chrono>
+#include <memory>
 #include <mutex>
+#include <optional>
 
 #include "authority.hpp"
+#include "budget.hpp"
+#include "callers.hpp"
+#include "denial_log.hpp"
 #include "engine.hpp"
 #include "kexecd-adaptor.h"
+#include "worker_pool.hpp"
 
 namespace kexecd {
+
+// What a caller may have in progress (see kexecd(8), LIMITS).
+struct Limits {
+    // State-changing calls (waiting on polkit, queued or running) per uid
+    // other than 0, and for all those uids together. uid 0 is never refused.
+    static constexpr unsigned kChangesPerUid = 4;
+    static constexpr unsigned kChangesTotal = 32;
+    // ListKernels, counted apart so that reads never use up the above.
+    static constexpr unsigned kReadsPerUid = 8;
+    static constexpr unsigned kReadsTotal = 32;
+    // Worker threads: state changes (serialised by the engine anyway), reads.
+    static constexpr unsigned kChangeThreads = 2;
+    static constexpr unsigned kReadThreads = 2;
+};
 
 class ManagerObject final : public sdbus::AdaptorInterfaces<org::kexecd1::Manager_adaptor> {
   public:
@@ -22,13 +44,24 @@ class ManagerObject final : public sdbus::AdaptorInterfaces<org::kexecd1::Manage
     ManagerObject(sdbus::IConnection& conn, Engine& engine, Power& power);
     ~ManagerObject();
 
-    // Waits for in-flight calls, at most `limit`; false if some are left.
-    bool drain(std::chrono::milliseconds limit);
+    // Takes no more work, drops what has not started and waits at most
+    // `limit` for what runs. False if a call is still running: then nothing
+    // it uses (the connection, the engine) may be freed.
+    bool shutdown(std::chrono::milliseconds limit);
 
   private:
-    std::vector<
-        sdbus::Struct<std::string, std::string, std::vector<std::string>, bool, std::string>>
-    ListKernels() override;
+    using KernelList = std::vector<
+        sdbus::Struct<std::string, std::string, std::vector<std::string>, bool, std::string>>;
+    template <typename... R>
+    struct Call;
+    struct Request {
+        std::string what;  // for the log: "Stage 6.1.0-13-amd64"
+        Authorization auth;
+        bool interactive = false;
+        Authority::Details details;
+    };
+
+    void ListKernels(sdbus::Result<KernelList>&& result) override;
     void StageNewest(sdbus::Result<std::string>&& result, bool interactive) override;
     void Stage(sdbus::Result<std::string>&& result, std::string version, std::string cmdline,
                bool interactive) override;
@@ -37,26 +70,36 @@ class ManagerObject final : public sdbus::AdaptorInterfaces<org::kexecd1::Manage
     void Rescan(sdbus::Result<std::string>&& result, bool interactive) override;
 
     bool Loaded() override { return engine_.status().loaded; }
-    std::string StagedVersion() override { return engine_.status().stagedVersion; }
-    std::string StagedKernel() override { return engine_.status().stagedKernel; }
-    std::vector<std::string> StagedInitrds() override { return engine_.status().stagedInitrds; }
-    std::string StagedCmdline() override { return engine_.status().stagedCmdline; }
-    std::string StagedOrigin() override { return engine_.status().stagedOrigin; }
-    std::string NewestVersion() override { return engine_.status().newestVersion; }
-    std::string RunningVersion() override { return engine_.status().runningVersion; }
+    std::string StagedVersion() override;
+    std::string StagedKernel() override;
+    std::vector<std::string> StagedInitrds() override;
+    std::string StagedCmdline() override;
+    std::string StagedOrigin() override;
+    std::string NewestVersion() override;
+    std::string RunningVersion() override;
     bool AutoStage() override { return engine_.status().autoStage; }
 
     template <typename Op, typename... R>
-    void dispatch(sdbus::Result<R...>&& result, Authorization auth, bool interactive, Op op);
+    void dispatch(sdbus::Result<R...>&& result, Request req, Op op);
+    template <typename Op, typename... R>
+    void run(std::unique_ptr<Call<R...>> call, Op& op);
+    std::optional<Caller> identify(const std::string& what, std::optional<sdbus::Error>* error);
+    void callerGone(const std::string& sender);
     void emitChanges(const Status& s);
 
     Engine& engine_;
     Power& power_;
+
+    DenialLog denials_;
+    Budget changes_{Limits::kChangesPerUid, Limits::kChangesTotal};
+    Budget reads_{Limits::kReadsPerUid, Limits::kReadsTotal};
+    WorkerPool changePool_{"state changes", Limits::kChangeThreads};
+    WorkerPool readPool_{"reads", Limits::kReadThreads};
+    // Declared after what their handlers use, so destroyed before it.
+    Callers callers_;
     Authority authority_;
 
     std::mutex mutex_;
-    std::condition_variable idle_;
-    unsigned inFlight_ = 0;
     Status emitted_;
 };
 

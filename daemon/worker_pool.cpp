@@ -1,0 +1,76 @@
+#include "worker_pool.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace kexecd {
+
+WorkerPool::WorkerPool(std::string name, unsigned threads) : name_(std::move(name)) {
+    for (unsigned i = 0; i < threads; ++i) threads_.emplace_back([this] { run(); });
+}
+
+WorkerPool::~WorkerPool() {
+    stop(std::chrono::milliseconds(0));
+}
+
+void WorkerPool::post(Job job) {
+    {
+        std::lock_guard lock(mutex_);
+        if (stopping_) return;  // `job` (and the reply it owns) goes unsent
+        queue_.push_back(std::move(job));
+    }
+    wake_.notify_one();
+}
+
+bool WorkerPool::stop(std::chrono::milliseconds limit) {
+    std::deque<Job> dropped;
+    bool idle;
+    {
+        std::unique_lock lock(mutex_);
+        stopping_ = true;
+        dropped.swap(queue_);
+        wake_.notify_all();
+        idle = idle_.wait_for(lock, limit, [this] { return running_ == 0; });
+    }
+    dropped.clear();  // outside the lock: a job's destructor may log
+    for (auto& t : threads_) {
+        if (!t.joinable()) continue;
+        if (idle)
+            t.join();
+        else
+            t.detach();  // stuck in a job; the caller exits without freeing
+    }
+    threads_.clear();
+    if (!idle) spdlog::warn("{}: a call is still running at exit", name_);
+    return idle;
+}
+
+void WorkerPool::run() {
+    for (;;) {
+        Job job;
+        {
+            std::unique_lock lock(mutex_);
+            wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+            if (stopping_) return;
+            job = std::move(queue_.front());
+            queue_.pop_front();
+            ++running_;
+        }
+        try {
+            job();
+        } catch (const std::exception& e) {
+            spdlog::error("{}: unexpected error: {}", name_, e.what());
+        } catch (...) {
+            spdlog::error("{}: unexpected error", name_);
+        }
+        // The job, and with it the reply it owns, goes before the pool says
+        // it is idle: stop() returning must mean nothing touches the bus.
+        job = Job();
+        {
+            std::lock_guard lock(mutex_);
+            --running_;
+        }
+        idle_.notify_all();
+    }
+}
+
+}  // namespace kexecd
