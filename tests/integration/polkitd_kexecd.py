@@ -14,7 +14,10 @@ Each action is answered, in this order:
         authorized, as if the user had typed the password into their agent
   - anything else: is_authorized=false, is_challenge=false
 and an action listed in SetHanging gets its answer only when the test calls
-ReleaseHangingCalls (an agent waiting for a password).
+ReleaseHangingCalls (an agent waiting for a password), or, as polkitd does,
+an org.freedesktop.PolicyKit1.Error.Cancelled error when the caller cancels
+it with CancelCheckAuthorization. GetChecks returns each check with its
+details and cancellation id, GetCancelled the ids cancelled.
 
 Parameters (all optional): "allowed", "challenge", "hanging": lists of
 action ids.
@@ -50,6 +53,8 @@ def load(mock, parameters):
     mock.hanging_actions = [str(a) for a in parameters.get('hanging', [])]
     mock.hanging_calls = []
     mock.calls = []
+    mock.checks = []
+    mock.cancelled = []
 
 
 def _answer(self, action_id, flags):
@@ -65,22 +70,35 @@ def _answer(self, action_id, flags):
 @dbus.service.method(MAIN_IFACE,
                      in_signature='(sa{sv})sa{ss}us',
                      out_signature='(bba{ss})',
-                     async_callbacks=('ok_cb', '_err_cb'))
+                     async_callbacks=('ok_cb', 'err_cb'))
 def CheckAuthorization(self, subject, action_id, details, flags, cancellation_id,
-                       ok_cb, _err_cb):
+                       ok_cb, err_cb):
     kind, subject_details = subject
     self.calls.append((str(kind), dbus.Dictionary(subject_details, signature='sv'),
                        str(action_id), dbus.UInt32(flags)))
+    self.checks.append((str(kind), dbus.Dictionary(subject_details, signature='sv'),
+                        str(action_id), dbus.Dictionary(details, signature='ss'),
+                        dbus.UInt32(flags), str(cancellation_id)))
     ret = _answer(self, str(action_id), int(flags))
     if str(action_id) in self.hanging_actions:
-        self.hanging_calls.append((ok_cb, ret))
+        self.hanging_calls.append((ok_cb, err_cb, ret, str(cancellation_id)))
     else:
         ok_cb(ret)
 
 
 @dbus.service.method(MAIN_IFACE, in_signature='s', out_signature='')
-def CancelCheckAuthorization(_self, _cancellation_id):
-    pass
+def CancelCheckAuthorization(self, cancellation_id):
+    # polkitd matches the id per calling connection; one caller here.
+    self.cancelled.append(str(cancellation_id))
+    keep = []
+    for call in self.hanging_calls:
+        if call[3] and call[3] == str(cancellation_id):
+            call[1](dbus.exceptions.DBusException(
+                'The authorization check was cancelled',
+                name='org.freedesktop.PolicyKit1.Error.Cancelled'))
+        else:
+            keep.append(call)
+    self.hanging_calls = keep
 
 
 @dbus.service.method(MAIN_IFACE, in_signature='(sa{sv})ss')
@@ -121,7 +139,7 @@ def HangingCallCount(self):
 def ReleaseHangingCalls(self):
     '''Answers every hanging check; returns how many there were'''
     calls, self.hanging_calls = self.hanging_calls, []
-    for (cb, ret) in calls:
+    for (cb, _err_cb, ret, _cancellation_id) in calls:
         cb(ret)
     return dbus.UInt32(len(calls))
 
@@ -133,6 +151,21 @@ def GetCalls(self):
     return dbus.Array(self.calls, signature='(sa{sv}su)')
 
 
+@dbus.service.method(MOCK_IFACE, in_signature='', out_signature='a(sa{sv}sa{ss}us)')
+def GetChecks(self):
+    '''Every CheckAuthorization so far: (subject kind, subject details,
+    action id, details, flags, cancellation id)'''
+    return dbus.Array(self.checks, signature='(sa{sv}sa{ss}us)')
+
+
+@dbus.service.method(MOCK_IFACE, in_signature='', out_signature='as')
+def GetCancelled(self):
+    '''The cancellation ids of every CancelCheckAuthorization so far'''
+    return dbus.Array(self.cancelled, signature='s')
+
+
 @dbus.service.method(MOCK_IFACE, in_signature='', out_signature='')
 def ClearCalls(self):
     self.calls = []
+    self.checks = []
+    self.cancelled = []
