@@ -1,5 +1,6 @@
 #include "state.hpp"
 
+#include <cstdint>
 #include <nlohmann/json.hpp>
 
 #include "error.hpp"
@@ -29,7 +30,7 @@ std::string stateToJson(const Staged& s) {
 Staged stateFromJson(const std::string& text) {
     try {
         json j = json::parse(text);
-        if (j.at("format").get<int>() != kStateFormat)
+        if (!j.at("format").is_number_integer() || j.at("format").get<int64_t>() != kStateFormat)
             throw Error(ErrorCode::Failed, "unknown state format");
         Staged s;
         s.version = j.at("version").get<std::string>();
@@ -38,13 +39,26 @@ Staged stateFromJson(const std::string& text) {
         s.cmdline = j.at("cmdline").get<std::string>();
         s.custom = j.at("custom").get<bool>();
         s.simulated = j.at("simulated").get<bool>();
+        // nlohmann converts a float such as 1.5e300 to an integer type
+        // with undefined behaviour: only integers of the right sign pass.
+        auto u64 = [](const json& v) {
+            if (!v.is_number_unsigned()) throw Error(ErrorCode::Failed, "not an unsigned integer");
+            return v.get<uint64_t>();
+        };
+        auto i64 = [](const json& v) {
+            if (!v.is_number_integer()) throw Error(ErrorCode::Failed, "not an integer");
+            if (v.is_number_unsigned() && v.get<uint64_t>() > uint64_t(INT64_MAX))
+                throw Error(ErrorCode::Failed, "integer out of range");
+            return v.get<int64_t>();
+        };
         for (auto& f : j.at("files"))
-            s.files.push_back(
-                {f.at("path").get<std::string>(),
-                 FileId{f.at("dev").get<uint64_t>(), f.at("ino").get<uint64_t>(),
-                        f.at("size").get<int64_t>(), f.at("mtime_ns").get<int64_t>()}});
+            s.files.push_back({f.at("path").get<std::string>(),
+                               FileId{u64(f.at("dev")), u64(f.at("ino")), i64(f.at("size")),
+                                      i64(f.at("mtime_ns"))}});
         return s;
     } catch (const json::exception& e) {
+        throw Error(ErrorCode::Failed, std::string("malformed state: ") + e.what());
+    } catch (const Error& e) {
         throw Error(ErrorCode::Failed, std::string("malformed state: ") + e.what());
     }
 }
