@@ -1,6 +1,7 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
+#include "cmdline.hpp"
 #include "text.hpp"
 #include "verbs.hpp"
 
@@ -31,12 +32,21 @@ int verbStatus(Client& c, const Args& args) {
     auto newest = get<std::string>(p, "NewestVersion");
     auto running = get<std::string>(p, "RunningVersion");
     auto autoStage = get<bool>(p, "AutoStage");
+    // Older daemons lack these: "" then, and nothing is said about them.
+    auto bootLoader = get<std::string>(p, "BootLoader");
+    auto defaultVersion = get<std::string>(p, "DefaultVersion");
+    auto bootLoaderCmdline = get<std::string>(p, "BootLoaderCmdline");
+    std::vector<std::string> drift;
+    if (!version.empty() && !bootLoaderCmdline.empty())
+        drift = kexecd::cmdlineDiff(bootLoaderCmdline, cmdline);
 
     if (c.opts().json) {
         nlohmann::json j = {
             {"loaded", loaded},          {"staged_version", version},  {"staged_kernel", kernel},
             {"staged_initrds", initrds}, {"staged_cmdline", cmdline},  {"staged_origin", origin},
-            {"newest_version", newest},  {"running_version", running}, {"auto_stage", autoStage}};
+            {"newest_version", newest},  {"running_version", running}, {"auto_stage", autoStage},
+            {"boot_loader", bootLoader}, {"default_version", defaultVersion},
+            {"boot_loader_cmdline", bootLoaderCmdline}, {"cmdline_drift", drift}};
         std::printf("%s\n", j.dump(2).c_str());
         return kOk;
     }
@@ -60,6 +70,18 @@ int verbStatus(Client& c, const Args& args) {
     row("Newest", newest.empty() ? "(no bootable kernel in /boot)" : newest);
     row("Running", running);
     row("AutoStage", autoStage ? "yes" : "no");
+    row("Boot loader", bootLoader.empty() ? "(no configuration found)" : bootLoader);
+    if (!defaultVersion.empty()) {
+        std::string note;
+        if (!version.empty() && version != defaultVersion)
+            note = version == newest ? " (staged the newest instead)" : " (staged another)";
+        row("Default", defaultVersion + note);
+    }
+    if (!drift.empty()) {
+        std::string d;
+        for (auto& w : drift) d += (d.empty() ? "" : " ") + w;
+        row("Drift", d + " (staged against the boot loader's command line)");
+    }
 
     if (version.empty() && origin != "foreign" && !newest.empty())
         std::printf("\nNothing staged: 'kexecctl stage' stages %s.\n",
