@@ -3,6 +3,17 @@
 # image by build-image) runs it at every boot from the payload disk, mounted
 # at /mnt/payload. The phase survives the kexec in /mnt/payload/state.
 #
+# Five boots, one qemu process (run-vm-test counts the firmware starts):
+#   boot 1  qemu -kernel $BOOT_KVER, with $ONESHOT_PARAM "typed at the menu":
+#           1, 6 (first half); systemctl kexec
+#   boot 2  kexec into $NEW_KVER: 2, 6, 3, 4, 5, 7 (first half:
+#           CmdlineSource=bootloader, update-grub, rescan); systemctl kexec
+#   boot 3  kexec into $NEW_KVER with grub.cfg's command line: 7;
+#           touch /no-kexec-reboot; systemctl kexec
+#   boot 4  through the firmware (qemu -kernel $BOOT_KVER again): 8;
+#           grub-reboot; kexecctl reboot
+#   boot 5  through the firmware again: 9
+#
 # Results go to the serial console and to /mnt/payload/results, one line each:
 #   KEXECD-VM: PASS N text | FAIL N text | INFO text | TIME key seconds | DONE
 # run-vm-test (on the host) reads them.
@@ -12,8 +23,13 @@ export LC_ALL=C.UTF-8 SYSTEMD_PAGER= PAGER=cat DEBIAN_FRONTEND=noninteractive
 P=/mnt/payload
 STATE=$P/state
 RESULTS=$P/results
-# BOOT_KVER NEW_KVER EXTRA_KVER EXTRA_PKG KEXECD_DEB_VERSION
+# BOOT_KVER NEW_KVER EXTRA_KVER EXTRA_PKG KEXECD_DEB_VERSION GRUB_CMDLINE_LINUX
 . "$P/kernels.env"
+# ONESHOT_PARAM: on qemu's -append, not in grub.cfg ("typed at the boot menu")
+. "$P/vm.env"
+# Added to GRUB_CMDLINE_LINUX by assertion 7; only grub.cfg's entries have it.
+GRUB_PARAM=kexecd.fromgrub=1
+GRUB_CFG=/boot/grub/grub.cfg
 EXTRA_DEB=$P/extra.deb
 TESTER=tester
 BUS=(org.kexecd1 /org/kexecd1 org.kexecd1.Manager)
@@ -35,6 +51,34 @@ elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 
 state_get() { sed -n "s/^$1=//p" "$STATE" 2>/dev/null | tail -1; }
 state_set() { echo "$1=$2" >>"$STATE"; sync "$STATE"; }
+# This boot's number (1 = qemu's first), for the journal files.
+BOOTNO=$(state_get BOOTNO)
+BOOTNO=$((${BOOTNO:-0} + 1))
+state_set BOOTNO "$BOOTNO"
+
+# --- command lines -----------------------------------------------------------
+# One space between words, none at the ends.
+norm() { tr -s ' \t\n' '   ' | sed -e 's/^ //' -e 's/ $//'; }
+has_word() { [[ " $1 " == *" $2 "* ]]; }
+# $1 less the words $2... and every BOOT_IMAGE=.
+without() {
+    local w out=() skip
+    for w in $1; do
+        [[ $w == BOOT_IMAGE=* ]] && continue
+        for skip in "${@:2}"; do [[ $w == "$skip" ]] && continue 2; done
+        out+=("$w")
+    done
+    echo "${out[*]}"
+}
+proc_cmdline() { norm </proc/cmdline; }
+boot_id() { cat /proc/sys/kernel/random/boot_id; }
+# The arguments of grub.cfg's normal (not recovery) entry for kernel $1: what
+# GRUB would boot that kernel with.
+grub_args() {
+    awk -v k="/boot/vmlinuz-$1" '$1 == "linux" && $2 == k {
+        a = ""; for (i = 3; i <= NF; i++) a = a (a == "" ? "" : " ") $i
+        if (a !~ /(^| )(single|recovery)( |$)/) { print a; exit } }' "$GRUB_CFG" 2>/dev/null
+}
 
 # --- D-Bus helpers -----------------------------------------------------------
 # A property's value without its type: s "x" -> x, b true -> true, as 2 "a" "b" -> 2 "a" "b".
@@ -73,15 +117,22 @@ logged() {
     sync
     return "$rc"
 }
+# This boot's journal so far; at the start of the next boot the previous
+# one's again, with its shutdown (persistent journal).
 dump_journal() {
-    # After the kexec, boot 1's journal holds its shutdown too (persistent journal).
-    [[ $1 == boot2 ]] && journalctl -b -1 -o short-monotonic --no-pager >"$P/journal-boot1.txt" 2>&1
-    journalctl -b -o short-monotonic --no-pager >"$P/journal-$1.txt" 2>&1
-    journalctl -b -u kexecd -o short-monotonic --no-pager >"$P/kexecd-$1.txt" 2>&1
+    journalctl -b -o short-monotonic --no-pager >"$P/journal-boot$BOOTNO.txt" 2>&1
+    journalctl -b -u kexecd -u kexecd-verify -o short-monotonic --no-pager >"$P/kexecd-boot$BOOTNO.txt" 2>&1
+    sync
+}
+dump_previous_journal() {
+    local n=$((BOOTNO - 1))
+    ((n >= 1)) || return 0
+    journalctl -b -1 -o short-monotonic --no-pager >"$P/journal-boot$n.txt" 2>&1
+    journalctl -b -1 -u kexecd -u kexecd-verify -o short-monotonic --no-pager >"$P/kexecd-boot$n.txt" 2>&1
     sync
 }
 finish() {
-    dump_journal "boot$1"
+    dump_journal
     say "DONE"
     sync
     systemctl poweroff --no-block
@@ -121,7 +172,7 @@ kexec_now() {
     state_set BOOT1_LOADER "$(loader_type)"
     cp /proc/cmdline "$P/cmdline-boot1"
     state_set PHASE kexec
-    dump_journal boot1
+    dump_journal
     info "boot 1 done; systemctl kexec now"
     local out
     if ! out=$(systemctl kexec 2>&1); then
@@ -140,9 +191,10 @@ kexec_now() {
 assert_2() {
     local ok=1 why=() c1 c2 loader
     [[ $(uname -r) == "$NEW_KVER" ]] || { ok=0; why+=("uname -r is $(uname -r), not $NEW_KVER"); }
-    # The same command line, less BOOT_IMAGE= (a boot loader's addition).
-    c1=$(tr ' ' '\n' <"$P/cmdline-boot1" | grep -v -e '^BOOT_IMAGE=' -e '^$' | xargs)
-    c2=$(tr ' ' '\n' </proc/cmdline | grep -v -e '^$' | xargs)
+    # The same command line, less BOOT_IMAGE= (a boot loader's addition) and
+    # the parameter typed at the boot menu (6).
+    c1=$(without "$(norm <"$P/cmdline-boot1")" "$ONESHOT_PARAM")
+    c2=$(proc_cmdline)
     [[ $c1 == "$c2" ]] || { ok=0; why+=("/proc/cmdline is '$c2', expected '$c1' (boot 1: '$(cat "$P/cmdline-boot1")')"); }
     grep -q 'BOOT_IMAGE=' "$P/cmdline-boot1" || { ok=0; why+=("boot 1 had no BOOT_IMAGE= to drop"); }
     grep -q 'BOOT_IMAGE=' /proc/cmdline && { ok=0; why+=("BOOT_IMAGE= was passed on"); }
@@ -153,7 +205,7 @@ assert_2() {
     [[ $(state_get BOOT1_LOADER) == b0 ]] || info "boot 1 type_of_loader was 0x$(state_get BOOT1_LOADER) (expected 0xb0, qemu)"
     if ((ok)); then
         pass 2 "booted $NEW_KVER by kexec (type_of_loader 0x$(state_get BOOT1_LOADER) -> 0x$loader)," \
-            "cmdline '$c2' = boot 1's less BOOT_IMAGE=, boot id $(state_get BOOT1_ID) -> $(cat /proc/sys/kernel/random/boot_id)"
+            "cmdline '$c2' = boot 1's less BOOT_IMAGE= and $ONESHOT_PARAM, boot id $(state_get BOOT1_ID) -> $(cat /proc/sys/kernel/random/boot_id)"
     else
         local w
         for w in "${why[@]}"; do fail 2 "$w"; done
@@ -296,15 +348,279 @@ assert_5() {
     fi
 }
 
+# --- issue 6: what a cold reboot would boot, or step aside ---------------------
+
+# Runs CMD to reboot into phase NEXT; only returns (after a FAIL N) when the
+# machine did not go down.
+reboot_into() {
+    local next=$1 n=$2 out rc
+    shift 2
+    state_set BOOT_ID_BEFORE "$(boot_id)"
+    state_set PHASE "$next"
+    dump_journal
+    info "boot $BOOTNO done; $* now"
+    state_set REBOOT_CMD "'$*' (its exit status not recorded: the shutdown came first)"
+    out=$("$@" 2>&1)
+    rc=$?
+    # Said by the next boot: once the shutdown has begun, this may not get out.
+    state_set REBOOT_CMD "'$*' exited $rc${out:+: $(tr '\n' ' ' <<<"$out")}"
+    # Even after a failure the machine may be going down (a client that
+    # lost its daemon to the shutdown): wait a little before saying so.
+    if ((rc == 0)); then sleep 180; else sleep 60; fi
+    state_set PHASE "$next-not-rebooted"
+    fail "$n" "'$*' exited $rc${out:+ ($(tr '\n' ' ' <<<"$out"))}, and the system is still up $( ((rc == 0)) && echo 180 || echo 60) s later"
+    return 1
+}
+# Seconds since the wall-clock time kept in state key $1 (the guest's clock
+# comes from qemu's RTC at every boot, kexec or not: good to a second).
+phase_time() { elapsed "$(state_get "$1")" "$(now)"; }
+# Evidence that this boot came through the firmware: qemu's -kernel again,
+# not the kernel kexecd had staged. Sets why[] (the caller's) on a failure.
+check_cold_boot() {
+    local staged_cmdline=$1 loader
+    loader=$(loader_type)
+    [[ $(uname -r) == "$BOOT_KVER" ]] || why+=("running $(uname -r): not qemu's -kernel $BOOT_KVER (the staged kernel was $NEW_KVER)")
+    [[ $loader == b0 ]] || why+=("boot_params type_of_loader is 0x$loader, not 0xb0 (qemu's loader, started by the firmware; 0xd0 is kexec)")
+    [[ $(boot_id) != "$(state_get BOOT_ID_BEFORE)" ]] || why+=("same boot id")
+    has_word "$(proc_cmdline)" "$ONESHOT_PARAM" || why+=("/proc/cmdline lacks qemu's $ONESHOT_PARAM: '$(proc_cmdline)'")
+    if has_word "$staged_cmdline" "$GRUB_PARAM" && has_word "$(proc_cmdline)" "$GRUB_PARAM"; then
+        why+=("/proc/cmdline has $GRUB_PARAM, which only the staged command line had")
+    fi
+}
+# The last journal line of boot $1 (0 this one, -1 the previous) with text
+# $2, waiting up to $3 seconds for it; extra arguments go to journalctl.
+journal_line() {
+    local b=$1 text=$2 deadline=$(($(date +%s) + $3)) line
+    shift 3
+    while :; do
+        line=$(journalctl -b "$b" -o cat --no-pager "$@" 2>/dev/null | grep -F -- "$text" | tail -1)
+        [[ -n $line ]] && { echo "$line"; return 0; }
+        (($(date +%s) >= deadline)) && return 1
+        sleep 0.5
+    done
+}
+
+# 6, first half (boot 1, booted with $ONESHOT_PARAM that grub.cfg does not
+# have): kexecd's staged command line lacks it and the journal says why.
+assert_6_boot1() {
+    local t0 ok=1 entry want staged line
+    t0=$(now)
+    entry=$(grub_args "$BOOT_KVER")
+    if [[ -z $entry ]]; then
+        ok=0; fail 6 "$GRUB_CFG has no normal entry for $BOOT_KVER ($(ls -l "$GRUB_CFG" 2>&1); kexecd-vm-grub.service: $(systemctl is-active kexecd-vm-grub.service))"
+    elif [[ $entry != "root=/dev/vda ro $GRUB_CMDLINE_LINUX" ]]; then
+        ok=0; fail 6 "$GRUB_CFG gives $BOOT_KVER '$entry', expected 'root=/dev/vda ro $GRUB_CMDLINE_LINUX' (qemu's -append less BOOT_IMAGE= and $ONESHOT_PARAM)"
+    fi
+    has_word "$(proc_cmdline)" "$ONESHOT_PARAM" || { ok=0; fail 6 "booted without $ONESHOT_PARAM: '$(proc_cmdline)'"; }
+    want=$(without "$(proc_cmdline)" "$ONESHOT_PARAM")
+    staged=$(prop StagedCmdline)
+    if [[ $staged != "$want" ]]; then
+        ok=0; fail 6 "StagedCmdline is '$staged', expected '$want' (/proc/cmdline less BOOT_IMAGE= and $ONESHOT_PARAM)"
+    fi
+    if line=$(journal_line 0 "not carrying over $ONESHOT_PARAM " 10 -u kexecd.service); then
+        [[ $line == *"typed at the boot menu: not in the entry of GRUB ($GRUB_CFG)"* ]] ||
+            { ok=0; fail 6 "kexecd's journal says '$line': expected 'typed at the boot menu: not in the entry of GRUB ($GRUB_CFG)'"; }
+    else
+        ok=0; fail 6 "no 'not carrying over $ONESHOT_PARAM' in kexecd's journal: $(journalctl -b -u kexecd.service -o cat --no-pager | tail -5 | tr '\n' '|')"
+    fi
+    timing phase6-boot1 "$(elapsed "$t0" "$(now)")"
+    if ((ok)); then
+        state_set P6_BOOT1 ok
+        state_set P6_JOURNAL "$line"
+        info "6, boot 1: /proc/cmdline has $ONESHOT_PARAM, grub.cfg's $BOOT_KVER entry has '$entry'; StagedCmdline '$staged'; kexecd: '$line'"
+    fi
+}
+
+# 6, second half (boot 2, kexec'd): the new kernel did not get it.
+assert_6_boot2() {
+    local c
+    c=$(proc_cmdline)
+    if has_word "$c" "$ONESHOT_PARAM"; then
+        fail 6 "the kexec'd kernel got $ONESHOT_PARAM: /proc/cmdline '$c'"
+    elif [[ $(state_get P6_BOOT1) != ok ]]; then
+        fail 6 "the kexec'd boot lacks $ONESHOT_PARAM, but boot 1's checks failed (above)"
+    elif [[ $(uname -r) != "$NEW_KVER" || $(loader_type) != d0 ]]; then
+        fail 6 "not the kexec'd kernel: $(uname -r), type_of_loader 0x$(loader_type)"
+    else
+        pass 6 "booted with $ONESHOT_PARAM (not in grub.cfg's entry for $BOOT_KVER): not staged," \
+            "kexecd logged '$(state_get P6_JOURNAL)'; the kexec'd $NEW_KVER has /proc/cmdline '$c'"
+    fi
+}
+
+# 7, first half (boot 2): [Stage] CmdlineSource=bootloader; the administrator
+# adds $GRUB_PARAM to GRUB_CMDLINE_LINUX and runs update-grub; kexecctl rescan
+# stages grub.cfg's command line for the target kernel. Then systemctl kexec.
+prepare_7() {
+    local t0 out rc want before staged
+    state_set P7_T0 "$(now)"
+    mkdir -p /etc/kexecd.conf.d
+    printf '[Stage]\nCmdlineSource=bootloader\n' >/etc/kexecd.conf.d/50-vm-test-cmdline-source.conf
+    # kexecd reads its configuration at start.
+    systemctl restart kexecd.service || { fail 7 "systemctl restart kexecd failed: $(systemctl status kexecd.service 2>&1 | tail -5 | tr '\n' '|')"; }
+    if ! wait_prop StagedVersion "$NEW_KVER" 60 || ! wait_prop Loaded true 10; then
+        fail 7 "after the restart with CmdlineSource=bootloader: $(summary); expected $NEW_KVER staged"
+    fi
+    before=$(prop StagedCmdline)
+    sed -i "s/^GRUB_CMDLINE_LINUX=.*/GRUB_CMDLINE_LINUX=\"$GRUB_CMDLINE_LINUX $GRUB_PARAM\"/" /etc/default/grub
+    t0=$(now)
+    if ! out=$(logged update-grub update-grub); then
+        fail 7 "update-grub failed: $(tail -5 <<<"$out" | tr '\n' ' ')"
+    fi
+    timing update-grub "$(elapsed "$t0" "$(now)")"
+    want=$(grub_args "$NEW_KVER")
+    has_word "$want" "$GRUB_PARAM" || fail 7 "update-grub left $NEW_KVER's entry without $GRUB_PARAM: '$want'"
+    t0=$(now)
+    out=$(kexecctl --no-ask-password rescan 2>&1)
+    rc=$?
+    timing rescan "$(elapsed "$t0" "$(now)")"
+    staged=$(prop StagedCmdline)
+    info "7: after update-grub, kexecctl rescan (exit $rc: $(tr '\n' ' ' <<<"$out")): StagedVersion $(prop StagedVersion), StagedCmdline '$staged' (before '$before'); grub.cfg's $NEW_KVER entry '$want'"
+    if [[ $rc == 0 && $staged == "$want" && -n $want ]]; then
+        state_set P7_RESCAN ok
+    else
+        fail 7 "after update-grub and 'kexecctl rescan' (exit $rc) StagedCmdline is '$staged', expected grub.cfg's entry for $NEW_KVER '$want'"
+        info "7: kexecctl status: $(kexecctl status 2>&1 | tr '\n' '|')"
+        # So that the kexec half still runs: stage again by hand.
+        out=$(kexecctl --no-ask-password stage 2>&1)
+        staged=$(prop StagedCmdline)
+        info "7: kexecctl stage (exit $?: $(tr '\n' ' ' <<<"$out")): StagedCmdline '$staged'"
+    fi
+    state_set STAGED7_CMDLINE "$staged"
+    state_set BOOT2_ID "$(boot_id)"
+    reboot_into grub-kexec 7 systemctl kexec
+}
+
+# 7, second half (boot 3): the kexec'd kernel runs with grub.cfg's command line.
+assert_7() {
+    local c why=() loader staged
+    c=$(proc_cmdline) staged=$(state_get STAGED7_CMDLINE) loader=$(loader_type)
+    [[ $(uname -r) == "$NEW_KVER" ]] || why+=("running $(uname -r), not $NEW_KVER")
+    [[ $loader == d0 ]] || why+=("type_of_loader 0x$loader, not 0xd0 (kexec)")
+    [[ $(boot_id) != "$(state_get BOOT_ID_BEFORE)" ]] || why+=("same boot id")
+    has_word "$c" "$GRUB_PARAM" || why+=("/proc/cmdline lacks $GRUB_PARAM: '$c'")
+    [[ $c == "$staged" ]] || why+=("/proc/cmdline '$c' is not the staged '$staged'")
+    has_word "$c" "$ONESHOT_PARAM" && why+=("/proc/cmdline has $ONESHOT_PARAM")
+    timing phase7 "$(phase_time P7_T0)"
+    if ((${#why[@]})); then
+        local w
+        for w in "${why[@]}"; do fail 7 "$w"; done
+    elif [[ $(state_get P7_RESCAN) != ok ]]; then
+        fail 7 "the kexec'd boot has $GRUB_PARAM only because the test staged again by hand after 'kexecctl rescan' left the old command line (above)"
+    else
+        pass 7 "CmdlineSource=bootloader: $GRUB_PARAM added to GRUB_CMDLINE_LINUX, update-grub, kexecctl rescan:" \
+            "StagedCmdline = grub.cfg's $NEW_KVER entry; after systemctl kexec /proc/cmdline is '$c' (type_of_loader 0x$loader)"
+    fi
+}
+
+# 8, first half (boot 3): /no-kexec-reboot, then systemctl kexec.
+prepare_8() {
+    local staged
+    state_set P8_T0 "$(now)"
+    if ! wait_prop StagedVersion "$NEW_KVER" 120 || ! wait_prop Loaded true 10; then
+        fail 8 "not attempted: nothing staged at boot $BOOTNO: $(summary)"
+        return 1
+    fi
+    staged=$(prop StagedCmdline)
+    info "8: AutoStage at this boot's start staged $NEW_KVER with '$staged'" \
+        "($(has_word "$staged" "$GRUB_PARAM" && echo "grub.cfg's, CmdlineSource=bootloader" || echo "NOT grub.cfg's"))"
+    state_set STAGED8_CMDLINE "$staged"
+    touch /no-kexec-reboot
+    sync
+    reboot_into stepaside-kexec 8 systemctl kexec
+}
+
+# 8, second half (boot 4): that went through the firmware, and the previous
+# boot's journal says why.
+assert_8() {
+    local why=() line
+    check_cold_boot "$(state_get STAGED8_CMDLINE)"
+    if line=$(journal_line -1 "stepping aside before the kexec: " 0); then
+        [[ $line == *"/no-kexec-reboot exists"* ]] || why+=("the step-aside line does not name /no-kexec-reboot: '$line'")
+        info "8: boot $((BOOTNO - 1)) shutdown: $(journalctl -b -1 -o cat -u kexecd-verify.service --no-pager 2>/dev/null | grep -v -e '^Start' -e '^Finish' -e '^kexecd-verify' | tail -3 | tr '\n' '|')"
+    else
+        why+=("no 'stepping aside before the kexec' in boot $((BOOTNO - 1))'s journal; kexecd-verify said: $(journalctl -b -1 -o cat -u kexecd-verify.service --no-pager 2>&1 | tail -3 | tr '\n' '|')")
+    fi
+    rm -f /no-kexec-reboot
+    # AutoStage stages again at the next start.
+    wait_prop StagedVersion "$NEW_KVER" 120 && wait_prop Loaded true 10 ||
+        why+=("nothing staged again at this boot's start: $(summary)")
+    timing phase8 "$(phase_time P8_T0)"
+    if ((${#why[@]})); then
+        local w
+        for w in "${why[@]}"; do fail 8 "$w"; done
+    else
+        pass 8 "/no-kexec-reboot + systemctl kexec: a firmware reboot (qemu's -kernel $BOOT_KVER, type_of_loader 0x$(loader_type)," \
+            "no $GRUB_PARAM); boot $((BOOTNO - 1)) logged '$line'; $NEW_KVER staged again"
+    fi
+}
+
+# 9, first half (boot 4): grub-reboot (grubenv next_entry), then kexecctl
+# reboot (D-Bus Reboot(), not the kexec.target hook).
+prepare_9() {
+    local entry out
+    state_set P9_T0 "$(now)"
+    entry="Advanced options for Debian GNU/Linux>Debian GNU/Linux, with Linux $BOOT_KVER"
+    grep -qF "'Debian GNU/Linux, with Linux $BOOT_KVER'" "$GRUB_CFG" || info "9: no entry titled 'Debian GNU/Linux, with Linux $BOOT_KVER' in $GRUB_CFG"
+    if ! out=$(grub-reboot "$entry" 2>&1) || [[ $(grub-editenv /boot/grub/grubenv list) != *"next_entry=$entry"* ]]; then
+        fail 9 "not attempted: grub-reboot failed: $out; grubenv: $(grub-editenv /boot/grub/grubenv list 2>&1 | tr '\n' ' ')"
+        return 1
+    fi
+    state_set NEXT_ENTRY "$entry"
+    if ! wait_prop Loaded true 30; then
+        fail 9 "not attempted: nothing staged: $(summary)"
+        return 1
+    fi
+    state_set STAGED9_CMDLINE "$(prop StagedCmdline)"
+    reboot_into stepaside-reboot 9 kexecctl --no-ask-password reboot
+}
+
+# 9, second half (boot 5).
+assert_9() {
+    local why=() line
+    check_cold_boot "$(state_get STAGED9_CMDLINE)"
+    if line=$(journal_line -1 "stepping aside at Reboot(): " 0 -u kexecd.service); then
+        [[ $line == *"grub-reboot chose a one-shot entry (next_entry="* ]] || why+=("the step-aside line does not name grub-reboot: '$line'")
+    else
+        why+=("no 'stepping aside at Reboot()' in boot $((BOOTNO - 1))'s kexecd journal: $(journalctl -b -1 -o cat -u kexecd.service --no-pager 2>&1 | tail -3 | tr '\n' '|')")
+    fi
+    # GRUB clears next_entry when it boots it; no GRUB ran here.
+    grub-editenv /boot/grub/grubenv unset next_entry
+    timing phase9 "$(phase_time P9_T0)"
+    if ((${#why[@]})); then
+        local w
+        for w in "${why[@]}"; do fail 9 "$w"; done
+    else
+        pass 9 "grub-reboot + kexecctl reboot: a firmware reboot (qemu's -kernel $BOOT_KVER, type_of_loader 0x$(loader_type));" \
+            "boot $((BOOTNO - 1)) logged '$line'"
+    fi
+}
+
 # --- phases ------------------------------------------------------------------------
 phase=$(state_get PHASE)
 info "boot: phase '${phase:-start}', kernel $(uname -r), uptime $(awk '{print $1}' /proc/uptime) s," \
-    "boot id $(cat /proc/sys/kernel/random/boot_id), kexecd $KEXECD_DEB_VERSION"
+    "boot id $(cat /proc/sys/kernel/random/boot_id), type_of_loader 0x$(loader_type), boot $BOOTNO, kexecd $KEXECD_DEB_VERSION"
+dump_previous_journal
+[[ -z $(state_get REBOOT_CMD) ]] || info "boot $((BOOTNO - 1)) ended with $(state_get REBOOT_CMD)"
+# Not an assertion of its own: how kexecd.service ended at the last shutdown
+# (SIGKILL is assertion 5's own doing).
+if ((BOOTNO > 1)); then
+    stop_line=$(journalctl -b -1 -u kexecd.service -o cat --no-pager 2>/dev/null |
+        grep -E 'terminate called|code=(killed|dumped)' | grep -v 'status=9/KILL' | paste -sd '|')
+    [[ -z $stop_line ]] || info "kexecd.service did not stop cleanly at boot $((BOOTNO - 1))'s shutdown: $stop_line"
+fi
+not_attempted() {
+    local n
+    for n in "$@"; do fail "$n" "not attempted: an earlier step failed (above)"; done
+}
 case ${phase:-start} in
 start)
     timing boot1-userspace "$(awk '{print $1}' /proc/uptime)"
     [[ $(uname -r) == "$BOOT_KVER" ]] || info "boot 1 runs $(uname -r), expected $BOOT_KVER"
+    # kexecd-vm-grub.service: update-grub, before kexecd started.
+    timing update-grub-boot1 "$(systemctl show -P InactiveExitTimestampMonotonic -P ActiveEnterTimestampMonotonic kexecd-vm-grub.service |
+        xargs | awk '{ printf "%.2f", ($2 - $1) / 1e6 }')"
     if assert_1; then
+        assert_6_boot1
         kexec_now
     else
         fail 2 "not attempted: nothing staged"
@@ -314,24 +630,49 @@ start)
     assert_3
     assert_4
     assert_5
-    finish 1
+    not_attempted 6 7 8 9
+    finish
     ;;
 kexec)
     state_set PHASE boot2
     timing boot2-userspace "$(awk '{print $1}' /proc/uptime)"
     assert_2
+    assert_6_boot2
     assert_3
     assert_4
     assert_5
-    finish 2
+    prepare_7
+    not_attempted 8 9
+    finish
+    ;;
+grub-kexec)
+    state_set PHASE boot3
+    timing boot3-userspace "$(awk '{print $1}' /proc/uptime)"
+    assert_7
+    prepare_8
+    not_attempted 9
+    finish
+    ;;
+stepaside-kexec)
+    state_set PHASE boot4
+    timing boot4-userspace "$(awk '{print $1}' /proc/uptime)"
+    assert_8
+    prepare_9
+    finish
+    ;;
+stepaside-reboot)
+    state_set PHASE boot5
+    timing boot5-userspace "$(awk '{print $1}' /proc/uptime)"
+    assert_9
+    finish
     ;;
 polkit)
     state_set PHASE rebooted-in-polkit
     fail 3 "the machine rebooted while uid 1000 was calling Reboot/Unstage: not refused"
-    finish 3
+    finish
     ;;
 *)
     fail 0 "unexpected reboot in phase '$phase'"
-    finish 9
+    finish
     ;;
 esac
