@@ -23,6 +23,7 @@ constexpr Verb kVerbs[] = {
     {"unstage", verbUnstage, "unload the staged kernel"},
     {"reboot", verbReboot, "reboot into the staged kernel (--cold: through the firmware)"},
     {"rescan", verbRescan, "look at /boot now and apply the AutoStage policy"},
+    {"check", verbCheck, "would a fast reboot work, and boot what a cold one would?"},
 };
 
 void usage(FILE* out) {
@@ -30,7 +31,7 @@ void usage(FILE* out) {
     for (auto& v : kVerbs) std::fprintf(out, "  %-8s %s\n", v.name, v.help);
     std::fprintf(out,
                  "\nOptions:\n"
-                 "  --json              machine-readable output (status, list)\n"
+                 "  --json              machine-readable output (status, list, check)\n"
                  "  --cmdline=CMDLINE   stage with this command line instead of the derived one\n"
                  "  --cold              with reboot: unstage and reboot through the firmware\n"
                  "  --no-ask-password   fail instead of asking for a password\n"

@@ -15,5 +15,6 @@ int verbStage(Client& c, const Args& args);
 int verbUnstage(Client& c, const Args& args);
 int verbReboot(Client& c, const Args& args);
 int verbRescan(Client& c, const Args& args);
+int verbCheck(Client& c, const Args& args);
 
 }  // namespace kexecctl

@@ -3,6 +3,8 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <utility>
+
 #include "cmdline.hpp"
 #include "error.hpp"
 #include "text.hpp"
@@ -94,11 +96,12 @@ ManagerObject::~ManagerObject() {
 }
 
 bool ManagerObject::shutdown(std::chrono::milliseconds limit) {
+    if (std::exchange(shutDown_, true)) return stopped_;
     if (size_t n = authority_.pending())
         spdlog::warn("{} call(s) still waiting on polkit at exit; their callers get no reply", n);
     bool changesDone = changePool_.stop(limit);
     bool readsDone = readPool_.stop(changesDone ? limit : std::chrono::milliseconds(0));
-    return changesDone && readsDone;
+    return stopped_ = changesDone && readsDone;
 }
 
 void ManagerObject::emitChanges(const Status& s) {
@@ -115,6 +118,9 @@ void ManagerObject::emitChanges(const Status& s) {
         if (s.newestVersion != o.newestVersion) names.push_back("NewestVersion");
         if (s.runningVersion != o.runningVersion) names.push_back("RunningVersion");
         if (s.autoStage != o.autoStage) names.push_back("AutoStage");
+        if (s.bootLoader != o.bootLoader) names.push_back("BootLoader");
+        if (s.defaultVersion != o.defaultVersion) names.push_back("DefaultVersion");
+        if (s.bootLoaderCmdline != o.bootLoaderCmdline) names.push_back("BootLoaderCmdline");
         emitted_ = s;
     }
     if (names.empty()) return;
@@ -146,6 +152,15 @@ std::string ManagerObject::NewestVersion() {
 std::string ManagerObject::RunningVersion() {
     return forBus(engine_.status().runningVersion);
 }
+std::string ManagerObject::BootLoader() {
+    return forBus(engine_.status().bootLoader);
+}
+std::string ManagerObject::DefaultVersion() {
+    return forBus(engine_.status().defaultVersion);
+}
+std::string ManagerObject::BootLoaderCmdline() {
+    return forBus(engine_.status().bootLoaderCmdline);
+}
 
 // Bus thread. The sender is only known inside the handler.
 std::optional<Caller> ManagerObject::identify(const std::string& what,
@@ -166,19 +181,27 @@ void ManagerObject::callerGone(const std::string& sender) {
         spdlog::info("{} left the bus; cancelled its {} polkit check(s)", sender, n);
 }
 
+// Bus thread. False, and the caller told Busy, when `budget` has no room.
+template <typename... R>
+bool ManagerObject::admit(Budget& budget, const Caller& caller, const std::string& what,
+                          sdbus::Result<R...>& result) {
+    if (budget.acquire(caller.uid)) return true;
+    denials_.note(caller.uid,
+                  "refused " + what + " to " + caller.describe() + ": too many calls in progress");
+    replyError(result, sdbus::Error(kBusy, "too many requests in progress (at most " +
+                                               std::to_string(budget.perUid()) + " per user, " +
+                                               std::to_string(budget.total()) +
+                                               " for all users but root); try again when they "
+                                               "are done"));
+    return false;
+}
+
 template <typename Op, typename... R>
 void ManagerObject::dispatch(sdbus::Result<R...>&& result, Request req, Op op) {
     std::optional<sdbus::Error> error;
     auto caller = identify(req.what, &error);
     if (!caller) return replyError(result, *error);
-    if (!changes_.acquire(caller->uid)) {
-        denials_.note(caller->uid, "refused " + req.what + " to " + caller->describe() +
-                                       ": too many calls of this user in progress");
-        return replyError(result,
-                          sdbus::Error(kBusy, "too many of your requests are in progress (" +
-                                                  std::to_string(changes_.perUid()) +
-                                                  " per user); try again when they are done"));
-    }
+    if (!admit(changes_, *caller, req.what, result)) return;
     auto call = std::make_unique<Call<R...>>(Call<R...>{std::move(result), *caller, req.what});
     auto work = [this](auto call, auto op) {
         return [this, call = std::move(call), op = std::move(op)]() mutable {
@@ -236,14 +259,7 @@ void ManagerObject::ListKernels(sdbus::Result<KernelList>&& result) {
     std::optional<sdbus::Error> error;
     auto caller = identify("ListKernels", &error);
     if (!caller) return replyError(result, *error);
-    if (!reads_.acquire(caller->uid)) {
-        denials_.note(caller->uid, "refused ListKernels to " + caller->describe() +
-                                       ": too many calls of this user in progress");
-        return replyError(result,
-                          sdbus::Error(kBusy, "too many of your requests are in progress (" +
-                                                  std::to_string(reads_.perUid()) +
-                                                  " per user); try again when they are done"));
-    }
+    if (!admit(reads_, *caller, "ListKernels", result)) return;
     // Reading /boot may be slow (large images, many kernels, a slow disk):
     // never on the bus thread.
     readPool_.post([this, uid = caller->uid, result = std::move(result)]() mutable {
@@ -266,10 +282,56 @@ void ManagerObject::ListKernels(sdbus::Result<KernelList>&& result) {
     });
 }
 
+namespace {
+
+// systemd's version decides what it does with a staged kernel; 0 when
+// systemd is not on this bus (a private test bus) or does not answer.
+unsigned systemdVersion() {
+    try {
+        auto conn = sdbus::createSystemBusConnection();
+        auto pid1 = sdbus::createProxy(*conn, "org.freedesktop.systemd1", "/org/freedesktop/systemd1");
+        sdbus::Variant v;
+        pid1->callMethod("Get")
+            .onInterface("org.freedesktop.DBus.Properties")
+            .withArguments("org.freedesktop.systemd1.Manager", "Version")
+            .withTimeout(std::chrono::seconds(2))
+            .storeResultsTo(v);
+        return parseSystemdVersion(v.get<std::string>());
+    } catch (const sdbus::Error&) {
+        return 0;
+    }
+}
+
+}  // namespace
+
+void ManagerObject::Check(sdbus::Result<CheckList>&& result) {
+    std::optional<sdbus::Error> error;
+    auto caller = identify("Check", &error);
+    if (!caller) return replyError(result, *error);
+    if (!admit(reads_, *caller, "Check", result)) return;
+    readPool_.post([this, uid = caller->uid, result = std::move(result)]() mutable {
+        {
+            auto r = std::move(result);
+            try {
+                auto list = translated([&] {
+                    CheckList out;
+                    for (auto& i : engine_.check(systemdVersion()))
+                        out.emplace_back(forBus(i.name), forBus(i.verdict), forBus(i.text));
+                    return out;
+                });
+                r.returnResults(list);
+            } catch (const sdbus::Error& e) {
+                replyError(r, e);
+            }
+        }
+        reads_.release(uid);
+    });
+}
+
 void ManagerObject::StageNewest(sdbus::Result<std::string>&& result, bool interactive) {
     Request req{"StageNewest", authorizationFor("StageNewest"), interactive, {}};
     if (auto v = engine_.status().newestVersion; !v.empty()) req.details["version"] = forBus(v);
-    dispatch(std::move(result), std::move(req), [this] { return engine_.stage("", ""); });
+    dispatch(std::move(result), std::move(req), [this] { return engine_.stageNewest(); });
 }
 
 void ManagerObject::Stage(sdbus::Result<std::string>&& result, std::string version,

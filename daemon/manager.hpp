@@ -61,7 +61,9 @@ class ManagerObject final : public sdbus::AdaptorInterfaces<org::kexecd1::Manage
         Authority::Details details;
     };
 
+    using CheckList = std::vector<sdbus::Struct<std::string, std::string, std::string>>;
     void ListKernels(sdbus::Result<KernelList>&& result) override;
+    void Check(sdbus::Result<CheckList>&& result) override;
     void StageNewest(sdbus::Result<std::string>&& result, bool interactive) override;
     void Stage(sdbus::Result<std::string>&& result, std::string version, std::string cmdline,
                bool interactive) override;
@@ -78,7 +80,13 @@ class ManagerObject final : public sdbus::AdaptorInterfaces<org::kexecd1::Manage
     std::string NewestVersion() override;
     std::string RunningVersion() override;
     bool AutoStage() override { return engine_.status().autoStage; }
+    std::string BootLoader() override;
+    std::string DefaultVersion() override;
+    std::string BootLoaderCmdline() override;
 
+    template <typename... R>
+    bool admit(Budget& budget, const Caller& caller, const std::string& what,
+               sdbus::Result<R...>& result);
     template <typename Op, typename... R>
     void dispatch(sdbus::Result<R...>&& result, Request req, Op op);
     template <typename Op, typename... R>
@@ -101,6 +109,7 @@ class ManagerObject final : public sdbus::AdaptorInterfaces<org::kexecd1::Manage
 
     std::mutex mutex_;
     Status emitted_;
+    bool shutDown_ = false, stopped_ = false;
 };
 
 }  // namespace kexecd

@@ -62,7 +62,9 @@ NEWEST = '6.12.12+deb12-amd64'
 NO_INITRD = '6.12.9+deb12-amd64'
 RUNNING = '6.1.0-13-amd64'
 OLDEST = '6.1.0-9-amd64'
+# The sample booted with "nomodeset" typed at the GRUB menu: not carried over.
 DERIVED_CMDLINE = 'root=UUID=0a1b2c3d ro quiet console=ttyS0,115200'
+GRUB = 'GRUB (/boot/grub/grub.cfg)'
 NEW_KERNEL = '6.14.2-amd64'  # installed by some tests
 SAMPLE_KERNELS = [
     [NO_MODULES, f'/boot/vmlinuz-{NO_MODULES}', [f'/boot/initrd.img-{NO_MODULES}'], False,
@@ -82,6 +84,10 @@ NOTHING_STAGED = {
     'NewestVersion': NEWEST,
     'RunningVersion': RUNNING,
     'AutoStage': False,
+    # The sample's grub.cfg, pinned to the running kernel (grub-set-default).
+    'BootLoader': GRUB,
+    'DefaultVersion': RUNNING,
+    'BootLoaderCmdline': '',
 }
 
 IS_ROOT = os.geteuid() == 0

@@ -18,7 +18,8 @@ class AutoStageTest(KexecdTestCase):
         self.assertEqual(self.get_all(), dict(
             NOTHING_STAGED, AutoStage=True, Loaded=True, StagedVersion=NEWEST,
             StagedKernel=f'/boot/vmlinuz-{NEWEST}', StagedInitrds=[f'/boot/initrd.img-{NEWEST}'],
-            StagedCmdline=DERIVED_CMDLINE, StagedOrigin='simulated'))
+            StagedCmdline=DERIVED_CMDLINE, StagedOrigin='simulated',
+            BootLoaderCmdline=DERIVED_CMDLINE))
 
     def test_new_kernel_is_staged(self):
         self.assertEqual(self.get('StagedVersion'), NEWEST)

@@ -55,7 +55,8 @@ class KexecctlTest(KexecdTestCase):
         self.assertEqual(json.loads(p.stdout), {
             'loaded': False, 'staged_version': '', 'staged_kernel': '', 'staged_initrds': [],
             'staged_cmdline': '', 'staged_origin': '', 'newest_version': NEWEST,
-            'running_version': RUNNING, 'auto_stage': False})
+            'running_version': RUNNING, 'auto_stage': False, 'boot_loader': GRUB,
+            'default_version': RUNNING, 'boot_loader_cmdline': '', 'cmdline_drift': []})
 
         self.admin('StageNewest', False)
         p = self.kexecctl('status')

@@ -76,7 +76,8 @@ class ApiTest(KexecdTestCase):
         self.assertEqual(self.get_all(), dict(
             NOTHING_STAGED, Loaded=True, StagedVersion=NEWEST,
             StagedKernel=f'/boot/vmlinuz-{NEWEST}', StagedInitrds=[f'/boot/initrd.img-{NEWEST}'],
-            StagedCmdline=DERIVED_CMDLINE, StagedOrigin='simulated'))
+            StagedCmdline=DERIVED_CMDLINE, StagedOrigin='simulated',
+            BootLoaderCmdline=DERIVED_CMDLINE))
         self.assertIn(f'staged {NEWEST}', self.log())
 
         self.signals.clear()

@@ -1,0 +1,110 @@
+#!/usr/bin/python3
+'''D-Bus integration tests: a fast reboot boots what a cold reboot would
+(issue 6). The sample tree has update-grub's grub.cfg, GRUB pinned to the
+running kernel with grub-set-default, and "nomodeset" typed at the menu.
+The harness is harness.py next to this file.'''
+
+# pylint: disable=wildcard-import,unused-wildcard-import
+import json
+import os
+
+from harness import *  # noqa: F401,F403
+
+
+def write(root, path, data, mode='w'):
+    full = os.path.join(root, path.lstrip('/'))
+    os.makedirs(os.path.dirname(full), exist_ok=True)
+    with open(full, mode) as f:
+        f.write(data)
+
+
+class BootLoaderTest(KexecdTestCase):
+    '''what GRUB would boot, and stepping aside'''
+
+    def test_typed_parameter_is_not_carried_over(self):
+        self.set_policy(allowed=[A_STAGE])
+        self.assert_ok(self.client().call('StageNewest', False), NEWEST)
+        self.assertEqual(self.get('StagedCmdline'), DERIVED_CMDLINE)
+        self.assertNotIn('nomodeset', self.get('StagedCmdline'))
+        self.assertIn('not carrying over nomodeset (typed at the boot menu: not in the entry '
+                      f'of {GRUB})', self.log())
+        self.assertEqual(self.get('BootLoaderCmdline'), DERIVED_CMDLINE)
+
+    def test_check_is_public_and_says_what_it_found(self):
+        self.set_policy()
+        items = self.assert_ok(self.client().call('Check'))
+        verdicts = {name: verdict for name, verdict, _ in items}
+        self.assertEqual(verdicts['kexec'], 'ok', items)
+        self.assertEqual(verdicts['step-aside'], 'ok', items)
+        self.assertEqual(verdicts['staged'], 'warn', items)  # nothing staged yet
+        self.assertEqual(verdicts['systemd'], 'warn', items)  # no systemd on a private bus
+        self.assertEqual(self.polkit_calls(), [], 'Check must not ask polkit')
+
+        write(self.root, '/proc/sys/kernel/kexec_load_disabled', '1\n')
+        write(self.root, '/no-kexec-reboot', '')
+        p = self.kexecctl('check')
+        self.assert_exit(p, 1)
+        self.assertRegex(p.stdout, r'fail\s+kexec\s+kexec is disabled')
+        self.assertRegex(p.stdout, r'warn\s+step-aside\s+/no-kexec-reboot exists')
+        p = self.kexecctl('--json', 'check')
+        self.assert_exit(p, 1)
+        self.assertIn({'name': 'kexec', 'verdict': 'fail',
+                       'text': 'kexec is disabled until the next reboot '
+                               '(kernel.kexec_load_disabled=1)'}, json.loads(p.stdout))
+
+    def test_status_shows_the_default_and_the_drift(self):
+        self.admin('Stage', NEWEST, DERIVED_CMDLINE + ' kexecd.test=1', False)
+        p = self.kexecctl('status')
+        self.assert_exit(p, 0)
+        self.assertRegex(p.stdout, rf'Boot loader: {GRUB}'.replace('(', r'\(').replace(')', r'\)'))
+        self.assertRegex(p.stdout, rf'Default: {RUNNING} \(staged the newest instead\)')
+        self.assertRegex(p.stdout, r'Drift: \+kexecd.test=1 \(staged against')
+        status = json.loads(self.kexecctl('--json', 'status').stdout)
+        self.assertEqual(status['cmdline_drift'], ['+kexecd.test=1'])
+        self.assertEqual(status['default_version'], RUNNING)
+
+    def test_reboot_steps_aside_for_no_kexec_reboot(self):
+        self.admin('StageNewest', False)
+        write(self.root, '/no-kexec-reboot', '')
+        self.set_policy(allowed=[A_REBOOT])
+        self.assert_ok(self.client().call('Reboot', False))
+        self.wait_for_log('stepping aside at Reboot(): /no-kexec-reboot exists')
+        self.assertIn('simulated reboot: would reboot through the firmware now', self.log())
+        self.assertEqual(self.get('StagedVersion'), '')
+        self.assertFalse(self.get('Loaded'))
+        self.assertFalse(os.path.exists(os.path.join(self.root, 'run/kexecd/simulated.json')))
+
+
+class KernelDefaultTest(KexecdTestCase):
+    '''[Stage] Kernel=default: AutoStage follows GRUB's default'''
+
+    CONFIG = '[Stage]\nAutoStage=yes\nKernel=default\nSettleDelaySec=0.2\n'
+
+    def test_default_is_staged_and_stage_newest_still_means_newest(self):
+        self.assertEqual(self.get('StagedVersion'), RUNNING)
+        self.assertEqual(self.get('NewestVersion'), NEWEST)
+        self.assertEqual(self.admin('Stage', '', '', False), RUNNING)
+        self.assertEqual(self.admin('StageNewest', False), NEWEST)
+
+
+class CmdlineSourceTest(KexecdTestCase):
+    '''[Stage] CmdlineSource=bootloader: update-grub reaches the next fast reboot'''
+
+    CONFIG = '[Stage]\nAutoStage=yes\nCmdlineSource=bootloader\nSettleDelaySec=0.2\n'
+
+    def test_new_grub_cmdline_is_staged_on_rescan(self):
+        self.assertEqual(self.get('StagedCmdline'), DERIVED_CMDLINE)
+        cfg = os.path.join(self.root, 'boot/grub/grub.cfg')
+        with open(cfg, encoding='utf-8') as f:
+            text = f.read()
+        with open(cfg, 'w', encoding='utf-8') as f:
+            f.write(text.replace('console=ttyS0,115200', 'console=ttyS0,115200 mitigations=auto'))
+        self.assertEqual(self.admin('Rescan', False), NEWEST)
+        # A changed grub.cfg is not a changed kernel: the staged one stays
+        # until staged again.
+        self.assertEqual(self.admin('StageNewest', False), NEWEST)
+        self.assertEqual(self.get('StagedCmdline'), DERIVED_CMDLINE + ' mitigations=auto')
+
+
+if __name__ == '__main__':
+    main()
