@@ -37,9 +37,16 @@ void DenialLog::note(uid_t uid, const std::string& line) {
 }
 
 void DenialLog::summarizeLocked() {
-    for (auto [uid, n] : suppressed_)
-        spdlog::info("... and {} more denials from uid {} in the last {} s", n, uid,
-                     kWindow.count());
+    for (auto [uid, n] : suppressed_) {
+        if (uid == static_cast<uid_t>(-1))
+            spdlog::info(
+                "... and {} more denials to callers the bus could not identify in the "
+                "last {} s",
+                n, kWindow.count());
+        else
+            spdlog::info("... and {} more denials from uid {} in the last {} s", n, uid,
+                         kWindow.count());
+    }
     if (suppressedOther_)
         spdlog::info("... and {} more denials from other uids in the last {} s", suppressedOther_,
                      kWindow.count());

@@ -188,6 +188,14 @@ class LogTest(KexecdTestCase):
         out = self.flood(UNPRIV_UID, ['stage_oldest'], sent)
         self.assertEqual(out['replies'], sent)
         self.assertLessEqual(set(out['results']['stage_oldest']), {ACCESS_DENIED, E_BUSY})
+        # Whatever their form: few lines about denials.
+        self.pump(0.5)
+        windows = int((time.monotonic() - start) // DENIAL_WINDOW) + 2
+        noisy = [line for line in self.log().splitlines()
+                 if re.search('denied|refused', line) and not DENIAL_SUMMARY.search(line)]
+        self.assertLessEqual(len(noisy), DENIAL_LINES_PER_WINDOW * windows,
+                             f'{len(noisy)} lines about denials')
+        # And none lost: the rest is summed up.
         self.wait_until(lambda: sum(self.denials(UNPRIV_UID)) == sent,
                         DENIAL_WINDOW + 15, f'{sent} denials, single or summed up, in the log')
         lines, summed = self.denials(UNPRIV_UID)
