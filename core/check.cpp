@@ -39,7 +39,8 @@ void kexecSupport(const Root& root, std::vector<CheckItem>* out) {
 }
 
 void secureBoot(const Root& root, std::vector<CheckItem>* out) {
-    auto sb = readQuiet(root, "/sys/firmware/efi/efivars/SecureBoot-" + std::string(kEfiGlobalGuid));
+    auto sb =
+        readQuiet(root, "/sys/firmware/efi/efivars/SecureBoot-" + std::string(kEfiGlobalGuid));
     bool on = sb && sb->size() >= 5 && (*sb)[4] == 1;
     auto lockdown = readQuiet(root, "/sys/kernel/security/lockdown");
     bool locked = contains(lockdown, "[integrity]") || contains(lockdown, "[confidentiality]");
@@ -87,7 +88,8 @@ std::vector<CheckItem> runChecks(const Root& root, const CheckInput& in) {
     kexecSupport(root, &out);
     secureBoot(root, &out);
     if (contains(readQuiet(root, "/sys/hypervisor/type"), "xen"))
-        out.push_back({"xen", "warn", "running under Xen: kexec is not supported in most Xen guests"});
+        out.push_back(
+            {"xen", "warn", "running under Xen: kexec is not supported in most Xen guests"});
 
     if (!st.stagedVersion.empty())
         out.push_back({"staged", "ok",
@@ -118,7 +120,7 @@ std::vector<CheckItem> runChecks(const Root& root, const CheckInput& in) {
         if (!st.stagedVersion.empty() && !st.defaultVersion.empty() &&
             st.defaultVersion != st.stagedVersion)
             out.push_back({"kernel-drift", "warn",
-                           fmt::format("{}'s default is {}; staged {}", bl.name(),
+                           fmt::format("the default of {} is {}; staged {}", bl.name(),
                                        st.defaultVersion, st.stagedVersion)});
         else if (!st.stagedVersion.empty())
             out.push_back({"kernel-drift", "ok",
@@ -128,12 +130,13 @@ std::vector<CheckItem> runChecks(const Root& root, const CheckInput& in) {
         if (!st.stagedVersion.empty() && !st.bootLoaderCmdline.empty()) {
             auto diff = cmdlineDiff(st.bootLoaderCmdline, st.stagedCmdline);
             if (diff.empty())
-                out.push_back({"cmdline-drift", "ok",
-                               "the staged command line is the boot loader's"});
+                out.push_back(
+                    {"cmdline-drift", "ok", "the staged command line is the boot loader's"});
             else
-                out.push_back({"cmdline-drift", "warn",
-                               fmt::format("the staged command line differs from {}'s: {}",
-                                           bl.name(), escapeText(fmt::format("{}", fmt::join(diff, " "))))});
+                out.push_back(
+                    {"cmdline-drift", "warn",
+                     fmt::format("the staged command line differs from the one {} gives it: {}",
+                                 bl.name(), escapeText(fmt::format("{}", fmt::join(diff, " "))))});
         }
     }
 
