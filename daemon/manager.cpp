@@ -289,7 +289,8 @@ namespace {
 unsigned systemdVersion() {
     try {
         auto conn = sdbus::createSystemBusConnection();
-        auto pid1 = sdbus::createProxy(*conn, "org.freedesktop.systemd1", "/org/freedesktop/systemd1");
+        auto pid1 =
+            sdbus::createProxy(*conn, "org.freedesktop.systemd1", "/org/freedesktop/systemd1");
         sdbus::Variant v;
         pid1->callMethod("Get")
             .onInterface("org.freedesktop.DBus.Properties")
