@@ -7,6 +7,7 @@ failing, and /boot read off the bus thread. The harness is harness.py.'''
 
 # pylint: disable=wildcard-import,unused-wildcard-import
 import gzip
+import json
 import os
 import re
 import signal
@@ -379,6 +380,27 @@ class LogindFaultTest(KexecdTestCase):
                                    env=env, timeout=30)
                 self.assertEqual(p.returncode, 2, p.stderr)
                 self.assertIn('private test bus', p.stderr)
+
+
+class TextTest(KexecdTestCase):
+    '''What reaches D-Bus is UTF-8, whatever the files say: one odd string
+    must not make a reply fail for every caller.'''
+
+    def test_non_utf8_from_files(self):
+        self.assertEqual(self.stop_daemon(), 0)
+        with open(os.path.join(self.root, 'proc/sys/kernel/osrelease'), 'wb') as f:
+            f.write(RUNNING.encode() + b'-caf\xe9\n')
+        with open(os.path.join(self.root.encode(), b'boot', b'vmlinuz-7.0.0-caf\xe9'), 'wb') as f:
+            f.write(bz_image('7.0.0-caf'))
+        self.start_daemon()
+        c = self.client()
+        status = self.assert_ok(c.get_all())
+        self.assertEqual(status['RunningVersion'], RUNNING + '-caf\\xe9')
+        self.assert_ok(c.get('RunningVersion'), RUNNING + '-caf\\xe9')
+        kernels = self.assert_ok(c.call('ListKernels'))
+        self.assertTrue(any('caf' in k[1] for k in kernels), kernels)
+        for k in kernels:
+            self.assertNotIn('\ufffd', json.dumps(k, ensure_ascii=False))
 
 
 class BusThreadTest(KexecdTestCase):
