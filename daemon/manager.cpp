@@ -67,6 +67,16 @@ void replyError(sdbus::Result<R...>& result, const sdbus::Error& e) noexcept {
     }
 }
 
+// The work is done whether or not its caller is still there to hear it.
+template <typename... R, typename... A>
+void reply(sdbus::Result<R...>& result, const A&... out) noexcept {
+    try {
+        result.returnResults(out...);
+    } catch (const std::exception& e) {
+        spdlog::debug("cannot send reply: {}", e.what());
+    }
+}
+
 }  // namespace
 
 // A call on its way: owns the reply, which must be sent or destroyed before
@@ -234,18 +244,16 @@ void ManagerObject::run(std::unique_ptr<Call<R...>> call, Op& op) {
     {
         auto c = std::move(call);
         try {
-            translated([&] {
-                if constexpr (sizeof...(R) == 0) {
-                    op();
-                    c->result.returnResults();
-                    spdlog::info("{} by {}: done", c->what, c->caller.describe());
-                } else {
-                    auto out = forBus(op());
-                    spdlog::info("{} by {}: done{}{}", c->what, c->caller.describe(),
-                                 out.empty() ? "" : ", ", out);
-                    c->result.returnResults(out);
-                }
-            });
+            if constexpr (sizeof...(R) == 0) {
+                translated([&] { op(); });
+                spdlog::info("{} by {}: done", c->what, c->caller.describe());
+                reply(c->result);
+            } else {
+                auto out = forBus(translated([&] { return op(); }));
+                spdlog::info("{} by {}: done{}{}", c->what, c->caller.describe(),
+                             out.empty() ? "" : ", ", out);
+                reply(c->result, out);
+            }
         } catch (const sdbus::Error& e) {
             spdlog::warn("{} by {} failed: {}", c->what, c->caller.describe(),
                          escapeText(e.getMessage()));
