@@ -30,7 +30,8 @@ Engine::Engine(Root root, Config config, KexecBackend& backend)
     // can say which kernel it runs.
     auto rel = readSmallFile(root_.path("/proc/sys/kernel/osrelease"));
     if (rel) {
-        runningVersion_ = rel->substr(0, rel->find('\n'));
+        // Read from a file: shown on D-Bus and in the journal, so escaped.
+        runningVersion_ = escapeText(rel->substr(0, rel->find('\n')));
     } else {
         struct utsname u {};
         ::uname(&u);
