@@ -605,7 +605,8 @@ dump_previous_journal
 # (SIGKILL is assertion 5's own doing).
 if ((BOOTNO > 1)); then
     stop_line=$(journalctl -b -1 -u kexecd.service -o cat --no-pager 2>/dev/null |
-        grep -E 'terminate called|code=(killed|dumped)' | grep -v 'status=9/KILL' | paste -sd '|')
+        grep -E "terminate called|code=(killed|dumped)|lost the connection|Failed with result 'exit-code'" |
+        grep -v 'status=9/KILL' | paste -sd '|')
     [[ -z $stop_line ]] || info "kexecd.service did not stop cleanly at boot $((BOOTNO - 1))'s shutdown: $stop_line"
 fi
 not_attempted() {
