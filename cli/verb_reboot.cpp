@@ -12,10 +12,18 @@ int verbReboot(Client& c, const Args& args) {
     if (!c.opts().cold) {
         c.manager().Reboot(c.opts().interactive);
         if (c.opts().quiet) return kOk;
-        bool simulated = c.manager().all()["StagedOrigin"].get<std::string>() == "simulated";
-        std::printf(simulated ? "Simulated reboot: kexecd runs with --simulate, so it only logged "
-                                "what it would do.\n"
-                              : "Rebooting into the staged kernel.\n");
+        auto props = c.manager().all();
+        bool simulated = props["StagedOrigin"].get<std::string>() == "simulated";
+        // Nothing loaded any more: kexecd stepped aside for the firmware.
+        bool steppedAside = !props["Loaded"].get<bool>();
+        if (simulated)
+            std::printf("Simulated reboot: kexecd runs with --simulate, so it only logged what it "
+                        "would do.\n");
+        else if (steppedAside)
+            std::printf("The next boot needs the firmware (see 'journalctl -u kexecd'): the "
+                        "staged kernel was unloaded, rebooting through the firmware.\n");
+        else
+            std::printf("Rebooting into the staged kernel.\n");
         return kOk;
     }
 

@@ -384,6 +384,16 @@ std::string Engine::rescanLocked() {
             if (!staged_->custom && config_.autoStage && target &&
                 target->image != staged_->kernel)
                 return stageLocked(*target, derivedCmdline(*target), false);
+            // The boot loader's configuration changed (update-grub, grubby):
+            // what a cold boot would get changed with it.
+            if (!staged_->custom) {
+                std::string now = derivedCmdline(*cur);
+                if (now != staged_->cmdline) {
+                    spdlog::info("the derived command line of {} changed; staging it again",
+                                 cur->version);
+                    return stageLocked(*cur, now, false);
+                }
+            }
             publishLocked();
             return staged_->version;
         }
@@ -432,11 +442,25 @@ std::string Engine::verifyStaged() {
     if (!staged_)
         return foreign_ ? "a kernel loaded by another tool is staged; not checked"
                         : "nothing staged";
-    if (!filesChanged(*staged_)) return "staged kernel " + staged_->version + " matches /boot";
+    const Kernel* cur = nullptr;
     for (auto& c : kernels)
-        if (c.image == staged_->kernel && c.version == staged_->version && c.bootable)
-            return "files changed; staged again: " +
-                   stageLocked(c, staged_->cmdline, staged_->custom);
+        if (c.image == staged_->kernel && c.version == staged_->version && c.bootable) cur = &c;
+    // A non-custom command line follows the boot loader's configuration up
+    // to the last moment (update-grub just before `systemctl kexec`).
+    std::string cmdline = staged_->cmdline;
+    if (cur && !staged_->custom) {
+        try {
+            cmdline = derivedCmdline(*cur);
+        } catch (const Error& e) {
+            spdlog::warn("keeping the staged command line: {}", e.what());
+        }
+    }
+    bool changed = filesChanged(*staged_);
+    if (!changed && cmdline == staged_->cmdline)
+        return "staged kernel " + staged_->version + " matches /boot";
+    if (cur)
+        return std::string(changed ? "files changed" : "the derived command line changed") +
+               "; staged again: " + stageLocked(*cur, cmdline, staged_->custom);
     if (const Kernel* target = autoTargetLocked(kernels)) {
         // Copied first: stageLocked() replaces staged_, and the operands of
         // + may be evaluated in any order.

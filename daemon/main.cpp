@@ -186,7 +186,11 @@ int serve(const Options& opt, const Root& root, const Config& config, KexecBacke
     if (auto problem = engine.start()) spdlog::warn("automatic staging: {}", *problem);
 
     BootWatch watch(
-        {root.path("/boot"), root.path("/usr/lib/modules"), root.path("/lib/modules")},
+        // The boot loader's configuration too: update-grub and grubby
+        // change the command line a cold boot gets (CmdlineSource=).
+        {root.path("/boot"), root.path("/usr/lib/modules"), root.path("/lib/modules"),
+         root.path("/boot/grub"), root.path("/boot/grub2"), root.path("/boot/loader/entries"),
+         root.path("/etc/kernel")},
         config.settleMs,
         [&engine] {
             try {

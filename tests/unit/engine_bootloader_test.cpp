@@ -78,6 +78,37 @@ TEST_F(EngineBootLoaderTest, CmdlineSourceBootloaderTakesTheTargetsEntry) {
     EXPECT_EQ(e->status().bootLoader, "GRUB (/boot/grub/grub.cfg)");
 }
 
+TEST_F(EngineBootLoaderTest, UpdateGrubReachesTheStagedKernelOnRescanAndBeforeTheKexec) {
+    Config c;
+    c.cmdlineFromBootLoader = true;
+    auto e = engine(c);
+    e->start();
+    ASSERT_EQ(loads_.size(), 1u);
+    auto rewrite = [&](const std::string& from, const std::string& to) {
+        std::string cfg = grubCfg();
+        for (size_t p = 0; (p = cfg.find(from, p)) != std::string::npos; p += to.size())
+            cfg.replace(p, from.size(), to);
+        tree_.file("/boot/grub/grub.cfg", cfg);
+    };
+    rewrite("console=ttyS0 quiet", "console=ttyS0 quiet new=1");
+    EXPECT_EQ(e->rescan(), kNew);
+    ASSERT_EQ(loads_.size(), 2u);
+    EXPECT_EQ(loads_[1].cmdline, "root=UUID=0a1b2c3d ro console=ttyS0 quiet new=1");
+    EXPECT_EQ(e->rescan(), kNew);
+    EXPECT_EQ(loads_.size(), 2u);  // unchanged: nothing staged again
+
+    rewrite("console=ttyS0 quiet", "console=ttyS0 quiet newer=2");
+    EXPECT_THAT(e->verifyStaged(), HasSubstr("the derived command line changed; staged again"));
+    ASSERT_EQ(loads_.size(), 3u);
+    EXPECT_EQ(loads_[2].cmdline, "root=UUID=0a1b2c3d ro console=ttyS0 quiet newer=2");
+
+    // A command line chosen by hand is kept.
+    e->stage(kNew, "root=/dev/vda1 custom=1");
+    rewrite("console=ttyS0 quiet", "console=ttyS0 quiet third=3");
+    e->rescan();
+    EXPECT_EQ(loads_.back().cmdline, "root=/dev/vda1 custom=1");
+}
+
 TEST_F(EngineBootLoaderTest, CmdlineSourceBootloaderWithoutEntryFallsBack) {
     fs::remove(host("/boot/grub/grub.cfg"));
     Config c;
