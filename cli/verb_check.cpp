@@ -27,8 +27,7 @@ int verbCheck(Client& c, const Args& args) {
     for (auto& i : items) w = std::max(w, i.get<0>().size());
     for (auto& i : items)
         std::printf("%-4s  %-*s  %s\n", i.get<1>().c_str(), int(w),
-                    kexecd::escapeText(i.get<0>()).c_str(),
-                    kexecd::escapeText(i.get<2>()).c_str());
+                    kexecd::escapeText(i.get<0>()).c_str(), kexecd::escapeText(i.get<2>()).c_str());
     return failed ? kFailed : kOk;
 }
 

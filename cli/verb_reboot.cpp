@@ -17,11 +17,13 @@ int verbReboot(Client& c, const Args& args) {
         // Nothing loaded any more: kexecd stepped aside for the firmware.
         bool steppedAside = !props["Loaded"].get<bool>();
         if (simulated)
-            std::printf("Simulated reboot: kexecd runs with --simulate, so it only logged what it "
-                        "would do.\n");
+            std::printf(
+                "Simulated reboot: kexecd runs with --simulate, so it only logged what it "
+                "would do.\n");
         else if (steppedAside)
-            std::printf("The next boot needs the firmware (see 'journalctl -u kexecd'): the "
-                        "staged kernel was unloaded, rebooting through the firmware.\n");
+            std::printf(
+                "The next boot needs the firmware (see 'journalctl -u kexecd'): the "
+                "staged kernel was unloaded, rebooting through the firmware.\n");
         else
             std::printf("Rebooting into the staged kernel.\n");
         return kOk;

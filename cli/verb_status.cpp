@@ -41,12 +41,19 @@ int verbStatus(Client& c, const Args& args) {
         drift = kexecd::cmdlineDiff(bootLoaderCmdline, cmdline);
 
     if (c.opts().json) {
-        nlohmann::json j = {
-            {"loaded", loaded},          {"staged_version", version},  {"staged_kernel", kernel},
-            {"staged_initrds", initrds}, {"staged_cmdline", cmdline},  {"staged_origin", origin},
-            {"newest_version", newest},  {"running_version", running}, {"auto_stage", autoStage},
-            {"boot_loader", bootLoader}, {"default_version", defaultVersion},
-            {"boot_loader_cmdline", bootLoaderCmdline}, {"cmdline_drift", drift}};
+        nlohmann::json j = {{"loaded", loaded},
+                            {"staged_version", version},
+                            {"staged_kernel", kernel},
+                            {"staged_initrds", initrds},
+                            {"staged_cmdline", cmdline},
+                            {"staged_origin", origin},
+                            {"newest_version", newest},
+                            {"running_version", running},
+                            {"auto_stage", autoStage},
+                            {"boot_loader", bootLoader},
+                            {"default_version", defaultVersion},
+                            {"boot_loader_cmdline", bootLoaderCmdline},
+                            {"cmdline_drift", drift}};
         std::printf("%s\n", j.dump(2).c_str());
         return kOk;
     }

@@ -32,13 +32,20 @@ BlsEntry parseBlsEntry(std::string_view text) {
         size_t sp = line.find_first_of(" \t");
         std::string_view key = line.substr(0, sp);
         std::string value(sp == std::string_view::npos ? "" : trim(line.substr(sp)));
-        if (key == "title") e.title = value;
-        else if (key == "version") e.version = value;
-        else if (key == "machine-id") e.machineId = value;
-        else if (key == "sort-key") e.sortKey = value;
-        else if (key == "linux") e.linux = value;
-        else if (key == "initrd") e.initrds.push_back(value);
-        else if (key == "architecture") e.architecture = value;
+        if (key == "title")
+            e.title = value;
+        else if (key == "version")
+            e.version = value;
+        else if (key == "machine-id")
+            e.machineId = value;
+        else if (key == "sort-key")
+            e.sortKey = value;
+        else if (key == "linux")
+            e.linux = value;
+        else if (key == "initrd")
+            e.initrds.push_back(value);
+        else if (key == "architecture")
+            e.architecture = value;
         else if (key == "options" && !value.empty())
             e.options += (e.options.empty() ? "" : " ") + value;
     });

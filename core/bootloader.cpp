@@ -58,7 +58,8 @@ std::vector<LoadedEntry> readBlsEntries(const Root& root, std::string* where,
         for (auto it = std::filesystem::directory_iterator(root.path(dir), ec);
              !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
             std::string n = it->path().filename().string();
-            if (n.size() > 5 && n.substr(n.size() - 5) == ".conf" && n[0] != '.') names.push_back(n);
+            if (n.size() > 5 && n.substr(n.size() - 5) == ".conf" && n[0] != '.')
+                names.push_back(n);
         }
         for (auto& n : names) {
             auto text = readOptional(root, std::string(dir) + "/" + n, warnings);
@@ -162,9 +163,11 @@ void fromBls(const Root& root, const std::vector<LoadedEntry>& entries, const st
     }
     for (auto& le : entries) {
         std::string name = le.id;
-        bool match = !id.empty() ? (name == id || name + ".conf" == id)
-                                 : !pattern.empty() && (::fnmatch(pattern.c_str(), name.c_str(), 0) == 0 ||
-                                                        ::fnmatch(pattern.c_str(), (name + ".conf").c_str(), 0) == 0);
+        bool match = !id.empty()
+                         ? (name == id || name + ".conf" == id)
+                         : !pattern.empty() &&
+                               (::fnmatch(pattern.c_str(), name.c_str(), 0) == 0 ||
+                                ::fnmatch(pattern.c_str(), (name + ".conf").c_str(), 0) == 0);
         if (match) {
             v->defaultSuffix = grubKernelSuffix(le.entry.linux);
             v->defaultHow = how;
@@ -232,10 +235,20 @@ BootLoaderView readBootLoader(const Root& root) {
 
 std::vector<std::string> handTypedParams(const std::string& running,
                                          const std::optional<std::string>& configured) {
-    static const std::vector<std::string> kOneShot = {
-        "single", "emergency", "rescue", "systemd.unit=rescue.target",
-        "systemd.unit=emergency.target", "rd.break", "rd.shell", "init=/bin/sh", "init=/bin/bash",
-        "systemd.debug_shell", "-b", "s", "S", "1"};
+    static const std::vector<std::string> kOneShot = {"single",
+                                                      "emergency",
+                                                      "rescue",
+                                                      "systemd.unit=rescue.target",
+                                                      "systemd.unit=emergency.target",
+                                                      "rd.break",
+                                                      "rd.shell",
+                                                      "init=/bin/sh",
+                                                      "init=/bin/bash",
+                                                      "systemd.debug_shell",
+                                                      "-b",
+                                                      "s",
+                                                      "S",
+                                                      "1"};
     std::vector<std::string> out;
     std::vector<std::string> have;
     if (configured) have = splitCmdline(*configured);

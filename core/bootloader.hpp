@@ -22,7 +22,7 @@ struct BootLoaderView {
     // "grub" (menuentries in grub.cfg), "bls" (loader/entries, also GRUB's
     // blscfg), "kernel-cmdline" (/etc/kernel/cmdline only) or "" (nothing found).
     std::string kind;
-    std::string where;  // the file or directory read, as the system sees it
+    std::string where;                     // the file or directory read, as the system sees it
     std::vector<BootEntryConfig> entries;  // in the boot loader's menu order
     // /etc/kernel/cmdline when it is what the boot loader uses (kind
     // "kernel-cmdline"), for every kernel.

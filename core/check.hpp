@@ -24,7 +24,7 @@ struct CheckInput {
     const Status* status = nullptr;
     const BootLoaderView* bootLoader = nullptr;
     const Config* config = nullptr;
-    uint64_t stagedBytes = 0;  // what the staged kernel and initrds hold
+    uint64_t stagedBytes = 0;     // what the staged kernel and initrds hold
     unsigned systemdVersion = 0;  // 0: unknown
 };
 

@@ -11,7 +11,8 @@ std::optional<uint64_t> efiVarUint(std::string_view file, size_t size) {
     auto data = efiVarData(file);
     if (!data || data->size() != size || size > 8) return std::nullopt;
     uint64_t v = 0;
-    for (size_t i = 0; i < size; ++i) v |= uint64_t(static_cast<unsigned char>((*data)[i])) << (8 * i);
+    for (size_t i = 0; i < size; ++i)
+        v |= uint64_t(static_cast<unsigned char>((*data)[i])) << (8 * i);
     return v;
 }
 

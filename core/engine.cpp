@@ -6,9 +6,9 @@
 #include <algorithm>
 
 #include "cmdline.hpp"
+#include "error.hpp"
 #include "grub_cfg.hpp"
 #include "step_aside.hpp"
-#include "error.hpp"
 #include "text.hpp"
 
 namespace kexecd {
@@ -119,49 +119,6 @@ std::vector<Kernel> Engine::scanLocked() {
     return kernels;
 }
 
-BootLoaderView Engine::bootLoader() const {
-    std::lock_guard lock(opMutex_);
-    return bootLoader_;
-}
-
-std::vector<CheckItem> Engine::check(unsigned systemdVersion) {
-    std::lock_guard lock(opMutex_);
-    scanLocked();
-    reconcileLocked();
-    publishLocked();
-    Status st = status();
-    uint64_t bytes = 0;
-    if (staged_)
-        for (auto& f : staged_->files) bytes += static_cast<uint64_t>(std::max<int64_t>(f.id.size, 0));
-    return runChecks(root_, {&st, &bootLoader_, &config_, bytes, systemdVersion});
-}
-
-std::string Engine::runningSuffixLocked(const std::vector<Kernel>& kernels) const {
-    for (auto& k : kernels)
-        if (k.version == runningVersion_) return grubKernelSuffix(k.image);
-    return runningVersion_;
-}
-
-const Kernel* Engine::autoTargetLocked(const std::vector<Kernel>& kernels) const {
-    const Kernel* newest = newestBootable(kernels);
-    if (!config_.bootLoaderDefaultKernel) return newest;
-    const std::string& want = bootLoader_.defaultSuffix;
-    std::string why;
-    if (want.empty()) {
-        why = bootLoader_.kind.empty() ? "no boot loader configuration was found"
-                                       : "the default of " + bootLoader_.name() + " is unknown";
-    } else {
-        for (auto& k : kernels) {
-            if (grubKernelSuffix(k.image) != want) continue;
-            if (k.bootable) return &k;
-            why = "the boot loader's default, " + k.version + ", is not bootable: " + k.reason;
-        }
-        if (why.empty()) why = "the boot loader's default, vmlinuz-" + want + ", is not in /boot";
-    }
-    spdlog::warn("Kernel=default: {}; using the newest bootable kernel", why);
-    return newest;
-}
-
 std::vector<Kernel> Engine::listKernels() {
     auto kernels = discovery_.scan({config_.requireInitrd, config_.requireModules});
     // Never wait behind a staging to answer a read; the property catches up
@@ -196,47 +153,6 @@ void Engine::reconcile() {
     std::lock_guard lock(opMutex_);
     reconcileLocked();
     publishLocked();
-}
-
-std::string Engine::derivedCmdline(const Kernel& target) const {
-    std::string base;
-    bool haveBase = false;
-    if (config_.cmdlineFromBootLoader) {
-        if (auto c = bootLoader_.cmdlineFor(grubKernelSuffix(target.image))) {
-            base = *c;
-            haveBase = true;
-        } else {
-            spdlog::warn("CmdlineSource=bootloader: {} has no entry for {}; deriving the command "
-                         "line from the running one",
-                         bootLoader_.name(), target.version);
-        }
-    }
-    if (!haveBase) {
-        auto proc = readSmallFile(root_.path("/proc/cmdline"));
-        if (!proc)
-            throw Error(ErrorCode::Failed,
-                        "cannot read /proc/cmdline to derive the command line; pass one explicitly");
-        // What the boot loader would not give the running kernel was typed
-        // at the boot menu for this boot only.
-        auto configured = bootLoader_.cmdlineFor(runningSuffixLocked(lastScan_));
-        auto typed = handTypedParams(*proc, configured);
-        if (!typed.empty())
-            spdlog::info("not carrying over {} (typed at the boot menu: {})",
-                         escapeText(fmt::format("{}", fmt::join(typed, " "))),
-                         configured ? "not in the entry of " + bootLoader_.name()
-                                    : std::string("a one-shot parameter"));
-        base = dropWords(*proc, typed);
-    }
-    std::string cmdline = deriveCmdline(base, config_.cmdlineRemove, config_.cmdlineAppend);
-    try {
-        validateCmdline(cmdline);
-    } catch (const Error& e) {
-        throw Error(e.code(), std::string("the command line derived from ") +
-                                  (haveBase ? bootLoader_.name() : "/proc/cmdline") +
-                                  " and CmdlineAppend= cannot be used: " + e.what() +
-                                  "; set CmdlineRemove=/CmdlineAppend= or pass one");
-    }
-    return cmdline;
 }
 
 bool Engine::filesChanged(const Staged& s) const {
@@ -322,8 +238,8 @@ std::string Engine::stageChosenLocked(const std::string& version, const std::str
                         "kernel " + version + " cannot be staged: " + k->reason);
     }
     // Pinned by hand unless it is what AutoStage would pick anyway.
-    const Kernel* autoPick = config_.bootLoaderDefaultKernel ? autoTargetLocked(kernels)
-                                                             : newestBootable(kernels);
+    const Kernel* autoPick =
+        config_.bootLoaderDefaultKernel ? autoTargetLocked(kernels) : newestBootable(kernels);
     bool custom = !cmdline.empty() || !autoPick || k->image != autoPick->image;
     return stageLocked(*k, cmdline.empty() ? derivedCmdline(*k) : cmdline, custom);
 }
@@ -381,8 +297,7 @@ std::string Engine::rescanLocked() {
                                staged_->custom);
         }
         if (usable) {
-            if (!staged_->custom && config_.autoStage && target &&
-                target->image != staged_->kernel)
+            if (!staged_->custom && config_.autoStage && target && target->image != staged_->kernel)
                 return stageLocked(*target, derivedCmdline(*target), false);
             // The boot loader's configuration changed (update-grub, grubby):
             // what a cold boot would get changed with it.
@@ -399,7 +314,8 @@ std::string Engine::rescanLocked() {
         }
         spdlog::warn("staged kernel {} {}", staged_->version,
                      cur ? "cannot be booted any more: " + cur->reason : "was removed");
-        if (config_.autoStage && target) return stageLocked(*target, derivedCmdline(*target), false);
+        if (config_.autoStage && target)
+            return stageLocked(*target, derivedCmdline(*target), false);
         unstageLocked();
         return "";
     }
@@ -411,25 +327,6 @@ std::string Engine::rescanLocked() {
 std::string Engine::rescan() {
     std::lock_guard lock(opMutex_);
     return rescanLocked();
-}
-
-std::string Engine::stepAsideLocked(const char* when) {
-    if (!config_.stepAside || (!staged_ && !foreign_)) return "";
-    auto reasons = firmwareBootReasons(root_);
-    if (reasons.empty()) return "";
-    std::string why = fmt::format("{}", fmt::join(reasons, "; "));
-    if (foreign_) {
-        spdlog::warn("the next boot needs the firmware ({}), but the staged kernel was loaded by "
-                     "another tool; kexecd leaves it alone",
-                     why);
-        return "";
-    }
-    std::string version = staged_->version;
-    unstageLocked();
-    spdlog::warn("stepping aside {}: {}; unloaded {} so that the reboot goes through the firmware "
-                 "(AutoStage stages it again at the next start)",
-                 when, why, version);
-    return why;
 }
 
 std::string Engine::verifyStaged() {
@@ -508,7 +405,8 @@ void Engine::publishLocked() {
         if (!s.defaultVersion.empty() && grubKernelSuffix(k.image) == bootLoader_.defaultSuffix)
             s.defaultVersion = k.version;
     if (staged_)
-        s.bootLoaderCmdline = bootLoader_.cmdlineFor(grubKernelSuffix(staged_->kernel)).value_or("");
+        s.bootLoaderCmdline =
+            bootLoader_.cmdlineFor(grubKernelSuffix(staged_->kernel)).value_or("");
     {
         std::lock_guard lock(statusMutex_);
         if (s == status_) return;

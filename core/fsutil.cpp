@@ -67,8 +67,8 @@ std::optional<std::string> readSmallFile(const std::filesystem::path& p, size_t 
         if (n == 0) break;
         out.append(buf, static_cast<size_t>(n));
         if (out.size() > limit)
-            throw Error(ErrorCode::Failed, p.string() + " is larger than " +
-                                               std::to_string(limit) + " bytes; not reading it");
+            throw Error(ErrorCode::Failed, p.string() + " is larger than " + std::to_string(limit) +
+                                               " bytes; not reading it");
     }
     return out;
 }
@@ -100,8 +100,7 @@ void writeFileAtomic(const std::filesystem::path& p, const std::string& contents
 
     // Everything relative to the directory, so that the temp file and the
     // rename happen in the same place even if a path component is swapped.
-    UniqueFd dir(::open(p.parent_path().c_str(),
-                        O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW));
+    UniqueFd dir(::open(p.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW));
     if (!dir) fail("open the directory of", errno);
     const std::string name = p.filename().string();
     std::string tmp;

@@ -273,7 +273,8 @@ std::vector<const GrubItem*> grubEntries(const GrubConfig& cfg) {
 
 std::string grubKernelSuffix(std::string_view kernelPath) {
     size_t slash = kernelPath.rfind('/');
-    std::string_view name = slash == std::string_view::npos ? kernelPath : kernelPath.substr(slash + 1);
+    std::string_view name =
+        slash == std::string_view::npos ? kernelPath : kernelPath.substr(slash + 1);
     for (std::string_view p : {"vmlinuz-", "Image-", "vmlinux-", "kernel-"})
         if (name.substr(0, p.size()) == p && name.size() > p.size())
             return std::string(name.substr(p.size()));

@@ -19,9 +19,9 @@ struct GrubItem {
     // A menuentry's kernel: the path on the `linux` line as GRUB sees it
     // (relative to GRUB's root, "/boot/vmlinuz-V" or "/vmlinuz-V").
     std::string kernel;
-    std::vector<std::string> args;      // what the kernel gets
+    std::vector<std::string> args;       // what the kernel gets
     std::vector<std::string> variables;  // words with $variables, dropped
-    bool recovery = false;              // "(recovery mode)", single, rescue
+    bool recovery = false;               // "(recovery mode)", single, rescue
 };
 
 struct GrubConfig {

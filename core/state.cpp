@@ -90,7 +90,8 @@ void removeState(const std::filesystem::path& file) {
     std::error_code ec;
     std::filesystem::remove(file, ec);
     // ENOTDIR: a parent is not a directory, so there is no record either.
-    if (ec && ec != std::errc::not_a_directory) throw Error(ErrorCode::Failed, "cannot remove " + file.string() + ": " + ec.message());
+    if (ec && ec != std::errc::not_a_directory)
+        throw Error(ErrorCode::Failed, "cannot remove " + file.string() + ": " + ec.message());
 }
 
 }  // namespace kexecd

@@ -45,7 +45,8 @@ std::vector<std::string> firmwareBootReasons(const Root& root) {
         if (bits & kOsIndicationBootToFwUi)
             why.push_back("EFI OsIndications asks for the firmware setup screen at the next boot");
         if (bits & kOsIndicationCapsuleOnDisk)
-            why.push_back("EFI OsIndications asks the firmware to apply a capsule update from disk");
+            why.push_back(
+                "EFI OsIndications asks the firmware to apply a capsule update from disk");
     }
     if (auto raw = readVar(root, "LoaderEntryOneShot-" + loader))
         if (auto s = efiVarString(*raw); s && !s->empty())
@@ -58,8 +59,7 @@ std::vector<std::string> firmwareBootReasons(const Root& root) {
                 if (nonEmptyDir(root.path(std::string(esp) + dir))) return std::string(esp) + dir;
         return "";
     }();
-    if (!capsuleDir.empty())
-        why.push_back("a firmware update capsule waits in " + capsuleDir);
+    if (!capsuleDir.empty()) why.push_back("a firmware update capsule waits in " + capsuleDir);
     std::error_code ec;
     for (auto it = std::filesystem::directory_iterator(root.path("/sys/firmware/efi/efivars"), ec);
          !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
@@ -80,8 +80,8 @@ std::vector<std::string> firmwareBootReasons(const Root& root) {
         if (!text) continue;
         auto env = parseGrubEnv(*text);
         if (auto it = env.find("next_entry"); it != env.end() && !it->second.empty())
-            why.push_back("grub-reboot chose a one-shot entry (next_entry=" + escapeText(it->second) +
-                          ")");
+            why.push_back(
+                "grub-reboot chose a one-shot entry (next_entry=" + escapeText(it->second) + ")");
         break;
     }
 

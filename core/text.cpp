@@ -12,7 +12,10 @@ size_t sequenceLength(std::string_view s, size_t i) {
     auto b = [&](size_t k) { return static_cast<uint8_t>(s[i + k]); };
     uint8_t c = b(0);
     if (c < 0x80) return 1;
-    size_t len = c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+    size_t len = c >= 0xC2 && c <= 0xDF   ? 2
+                 : c >= 0xE0 && c <= 0xEF ? 3
+                 : c >= 0xF0 && c <= 0xF4 ? 4
+                                          : 0;
     if (len == 0 || i + len > s.size()) return 0;
     uint8_t lo = 0x80, hi = 0xBF;  // the second byte's range
     if (c == 0xE0) lo = 0xA0;

@@ -60,8 +60,7 @@ TEST(EfiVars, IntegersAndStrings) {
     EXPECT_EQ(efiVarUint(attrs + std::string("\x03\x00", 2), 2), 3u);
     EXPECT_EQ(efiVarUint(attrs + std::string("\x03\x00\x00", 3), 2), std::nullopt);
     EXPECT_EQ(efiVarUint("\x07", 2), std::nullopt);
-    EXPECT_EQ(efiVarUint(attrs + std::string("\x05\0\0\0\0\0\0\x80", 8), 8),
-              0x8000000000000005ull);
+    EXPECT_EQ(efiVarUint(attrs + std::string("\x05\0\0\0\0\0\0\x80", 8), 8), 0x8000000000000005ull);
     std::string u16("a\0b\0\xe9\0\x3d\xd8\0\0junk", 12);
     EXPECT_EQ(efiVarString(attrs + u16), "ab\xc3\xa9\xef\xbf\xbd");
 }

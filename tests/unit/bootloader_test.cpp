@@ -4,14 +4,13 @@
 // needs the firmware.
 #include "bootloader.hpp"
 
-#include "cmdline.hpp"
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <fstream>
 #include <sstream>
 
+#include "cmdline.hpp"
 #include "efivars.hpp"
 #include "sample_tree.hpp"
 #include "step_aside.hpp"
@@ -110,7 +109,8 @@ TEST_F(BootLoaderTest, FedoraBlscfgWithKernelopts) {
     auto v = read();
     EXPECT_EQ(v.kind, "bls");
     EXPECT_EQ(v.where, "/boot/loader/entries");
-    EXPECT_EQ(v.cmdlineFor("6.11.10-300.fc41.x86_64"), "root=/dev/mapper/fedora-root ro rhgb quiet");
+    EXPECT_EQ(v.cmdlineFor("6.11.10-300.fc41.x86_64"),
+              "root=/dev/mapper/fedora-root ro rhgb quiet");
     EXPECT_EQ(v.defaultSuffix, "6.11.4-301.fc41.x86_64");
     ASSERT_EQ(v.entries.size(), 3u);
     EXPECT_EQ(v.entries[0].suffix, "6.11.10-300.fc41.x86_64");  // newest first
@@ -119,8 +119,9 @@ TEST_F(BootLoaderTest, FedoraBlscfgWithKernelopts) {
 TEST_F(BootLoaderTest, SystemdBootWithoutGrub) {
     tree_.file("/efi/loader/entries/m-6.12.conf",
                "title Linux\nversion 6.12.0\nlinux /m/6.12.0/linux\noptions root=/dev/vda2 rw\n");
-    tree_.file("/efi/loader/entries/m-6.13.conf",
-               "title Linux\nversion 6.13.0\nlinux /m/6.13.0/vmlinuz-6.13.0\noptions root=/dev/vda2\n");
+    tree_.file(
+        "/efi/loader/entries/m-6.13.conf",
+        "title Linux\nversion 6.13.0\nlinux /m/6.13.0/vmlinuz-6.13.0\noptions root=/dev/vda2\n");
     auto v = read();
     EXPECT_EQ(v.kind, "bls");
     EXPECT_EQ(v.cmdlineFor("6.13.0"), "root=/dev/vda2");
@@ -179,12 +180,12 @@ TEST_F(BootLoaderTest, EveryFirmwareBootReason) {
     tree_.file("/boot/efi/EFI/UpdateCapsule/fwupd-1.cap", "capsule");
     tree_.file("/boot/grub/grubenv", grubenv("next_entry=1>2\n"));
     tree_.file("/no-kexec-reboot", "");
-    EXPECT_THAT(reasons(),
-                ElementsAre(HasSubstr("BootNext is set (Boot0003)"), HasSubstr("setup screen"),
-                            HasSubstr("capsule update from disk"),
-                            HasSubstr("one-shot entry \"ab\""),
-                            HasSubstr("/boot/efi/EFI/UpdateCapsule"), HasSubstr("fwupd-abc-0"),
-                            HasSubstr("next_entry=1>2"), HasSubstr("/no-kexec-reboot")));
+    EXPECT_THAT(
+        reasons(),
+        ElementsAre(HasSubstr("BootNext is set (Boot0003)"), HasSubstr("setup screen"),
+                    HasSubstr("capsule update from disk"), HasSubstr("one-shot entry \"ab\""),
+                    HasSubstr("/boot/efi/EFI/UpdateCapsule"), HasSubstr("fwupd-abc-0"),
+                    HasSubstr("next_entry=1>2"), HasSubstr("/no-kexec-reboot")));
 }
 
 }  // namespace

@@ -29,8 +29,9 @@ class EngineBootLoaderTest : public EngineTest {
   protected:
     EngineBootLoaderTest() {
         tree_.file("/boot/grub/grub.cfg", grubCfg());
-        tree_.cmdline("BOOT_IMAGE=/boot/vmlinuz-" + kOld +
-                      " root=UUID=0a1b2c3d ro console=ttyS0 quiet single systemd.unit=rescue.target");
+        tree_.cmdline(
+            "BOOT_IMAGE=/boot/vmlinuz-" + kOld +
+            " root=UUID=0a1b2c3d ro console=ttyS0 quiet single systemd.unit=rescue.target");
     }
     void pinOld() {
         std::string cfg = grubCfg();

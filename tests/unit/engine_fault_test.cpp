@@ -84,8 +84,8 @@ TEST_P(HostileStateTest, IsIgnoredWithoutCrashOrHang) {
     if (kind == "fifo") {
         ASSERT_EQ(::mkfifo(stateFile().c_str(), 0600), 0);
     } else if (kind == "symlink") {
-        tree_.file("/etc/victim.json", stateToJson(Staged{kNew, "/boot/vmlinuz-" + kNew, {}, "x",
-                                                           false, false, {}}));
+        tree_.file("/etc/victim.json",
+                   stateToJson(Staged{kNew, "/boot/vmlinuz-" + kNew, {}, "x", false, false, {}}));
         fs::create_symlink(host("/etc/victim.json"), stateFile());
     } else if (kind == "directory") {
         fs::create_directories(stateFile());
@@ -106,8 +106,8 @@ TEST_P(HostileStateTest, IsIgnoredWithoutCrashOrHang) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Engine, HostileStateTest,
-                         ::testing::Values("wrong_types", "not_json", "invalid_utf8", "huge", "fifo",
-                                           "symlink", "directory"),
+                         ::testing::Values("wrong_types", "not_json", "invalid_utf8", "huge",
+                                           "fifo", "symlink", "directory"),
                          [](const auto& info) { return std::string(info.param); });
 
 }  // namespace

@@ -59,8 +59,7 @@ TEST(ReadSmallFile, SymlinkRefusedOnlyWhenAsked) {
     std::ofstream(dir / "real") << "data";
     fs::create_symlink(dir / "real", dir / "link");
     EXPECT_EQ(readSmallFile(dir / "link").value(), "data");
-    EXPECT_THAT(errorOf([&] { readSmallFile(dir / "link", 1 << 20, true); }),
-                HasSubstr("symlink"));
+    EXPECT_THAT(errorOf([&] { readSmallFile(dir / "link", 1 << 20, true); }), HasSubstr("symlink"));
     EXPECT_EQ(readSmallFile(dir / "missing"), std::nullopt);
 }
 

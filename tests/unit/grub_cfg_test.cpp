@@ -96,8 +96,8 @@ TEST(GrubCfg, LexerDetails) {
 TEST(GrubCfg, MalformedInputNeverBreaksTheParser) {
     for (const char* s : {"}", "}}}{{{", "menuentry", "menuentry 'a' {", "submenu {\n menuentry {",
                           "menuentry 'x' { menuentry 'y' { linux /vmlinuz-1 } }", "'unterminated",
-                          "\"unterminated \\", "linux /vmlinuz-1 outside", "set default=",
-                          "set default=\"${next_entry}\""}) {
+                          "\"unterminated \\", "linux /vmlinuz-1 outside",
+                          "set default=", "set default=\"${next_entry}\""}) {
         auto cfg = parseGrubCfg(s);
         (void)findGrubEntry(cfg, "0>0>0");
         (void)grubEntries(cfg);

@@ -217,8 +217,8 @@ TEST_F(HostileBootTest, UnreadableInitrdIsNotBootable) {
         }
         Discovery d{Root(dir_.path())};
         std::string out;
-        for (auto& k : d.scan({})) out += k.version + "|" + (k.bootable ? "yes" : "no") + "|" +
-                                          k.reason + "\n";
+        for (auto& k : d.scan({}))
+            out += k.version + "|" + (k.bootable ? "yes" : "no") + "|" + k.reason + "\n";
         (void)!::write(pipefd[1], out.data(), out.size());
         _exit(0);
     }

@@ -391,7 +391,8 @@ TEST_F(LinuxKexecTest, MemfdFailureIsAClearError) {
         ADD_FAILURE() << "load did not throw";
     } catch (const Error& e) {
         EXPECT_EQ(e.code(), ErrorCode::KexecFailed);
-        EXPECT_THAT(e.what(), HasSubstr("cannot create a memfd for the initrd: Too many open files"));
+        EXPECT_THAT(e.what(),
+                    HasSubstr("cannot create a memfd for the initrd: Too many open files"));
     }
 }
 
