@@ -263,30 +263,34 @@ void ManagerObject::run(std::unique_ptr<Call<R...>> call, Op& op) {
     changes_.release(uid);
 }
 
-void ManagerObject::ListKernels(sdbus::Result<KernelList>&& result) {
+// Reading /boot may be slow (large images, many kernels, a slow disk): reads
+// run on the read pool, never on the bus thread, under the read budget.
+template <typename T, typename Read>
+void ManagerObject::read(sdbus::Result<T>&& result, const char* what, Read readFn) {
     std::optional<sdbus::Error> error;
-    auto caller = identify("ListKernels", &error);
+    auto caller = identify(what, &error);
     if (!caller) return replyError(result, *error);
-    if (!admit(reads_, *caller, "ListKernels", result)) return;
-    // Reading /boot may be slow (large images, many kernels, a slow disk):
-    // never on the bus thread.
-    readPool_.post([this, uid = caller->uid, result = std::move(result)]() mutable {
+    if (!admit(reads_, *caller, what, result)) return;
+    readPool_.post([this, uid = caller->uid, result = std::move(result), readFn]() mutable {
         {
             auto r = std::move(result);
             try {
-                auto list = translated([&] {
-                    KernelList out;
-                    for (auto& k : engine_.listKernels())
-                        out.emplace_back(forBus(k.version), forBus(k.image), forBus(k.initrds),
-                                         k.bootable, forBus(k.reason));
-                    return out;
-                });
-                r.returnResults(list);
+                r.returnResults(translated(readFn));
             } catch (const sdbus::Error& e) {
                 replyError(r, e);
             }
-        }
+        }  // the reply goes before the budget is given back
         reads_.release(uid);
+    });
+}
+
+void ManagerObject::ListKernels(sdbus::Result<KernelList>&& result) {
+    read(std::move(result), "ListKernels", [this] {
+        KernelList out;
+        for (auto& k : engine_.listKernels())
+            out.emplace_back(forBus(k.version), forBus(k.image), forBus(k.initrds), k.bootable,
+                             forBus(k.reason));
+        return out;
     });
 }
 
@@ -314,26 +318,11 @@ unsigned systemdVersion() {
 }  // namespace
 
 void ManagerObject::Check(sdbus::Result<CheckList>&& result) {
-    std::optional<sdbus::Error> error;
-    auto caller = identify("Check", &error);
-    if (!caller) return replyError(result, *error);
-    if (!admit(reads_, *caller, "Check", result)) return;
-    readPool_.post([this, uid = caller->uid, result = std::move(result)]() mutable {
-        {
-            auto r = std::move(result);
-            try {
-                auto list = translated([&] {
-                    CheckList out;
-                    for (auto& i : engine_.check(systemdVersion()))
-                        out.emplace_back(forBus(i.name), forBus(i.verdict), forBus(i.text));
-                    return out;
-                });
-                r.returnResults(list);
-            } catch (const sdbus::Error& e) {
-                replyError(r, e);
-            }
-        }
-        reads_.release(uid);
+    read(std::move(result), "Check", [this] {
+        CheckList out;
+        for (auto& i : engine_.check(systemdVersion()))
+            out.emplace_back(forBus(i.name), forBus(i.verdict), forBus(i.text));
+        return out;
     });
 }
 

@@ -89,6 +89,8 @@ class ManagerObject final : public sdbus::AdaptorInterfaces<org::kexecd1::Manage
                sdbus::Result<R...>& result);
     template <typename Op, typename... R>
     void dispatch(sdbus::Result<R...>&& result, Request req, Op op);
+    template <typename T, typename Read>
+    void read(sdbus::Result<T>&& result, const char* what, Read readFn);
     template <typename Op, typename... R>
     void run(std::unique_ptr<Call<R...>> call, Op& op);
     std::optional<Caller> identify(const std::string& what, std::optional<sdbus::Error>* error);

@@ -7,14 +7,12 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <fstream>
-#include <sstream>
-
 #include "cmdline.hpp"
 #include "efivars.hpp"
 #include "sample_tree.hpp"
 #include "step_aside.hpp"
 #include "temp_dir.hpp"
+#include "test_data.hpp"
 
 namespace kexecd {
 namespace {
@@ -23,17 +21,10 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 
-std::string data(const std::string& name) {
-    std::ifstream in(std::string(KEXECD_TEST_DATA) + "/" + name);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
+using test::grubenvBlock;
 
-std::string grubenv(const std::string& lines) {
-    std::string s = "# GRUB Environment Block\n" + lines;
-    s.resize(1024, '#');
-    return s;
+std::string data(const std::string& name) {
+    return test::testData(name);
 }
 
 std::string efiVar(const std::string& data) {
@@ -67,9 +58,10 @@ TEST_F(BootLoaderTest, GrubSavedEntryPinsAnOlderKernel) {
     std::string cfg = data("grub-debian12.cfg");
     cfg.replace(cfg.find("set default=\"0\""), 15, "set default=\"${saved_entry}\"");
     tree_.file("/boot/grub/grub.cfg", cfg);
-    tree_.file("/boot/grub/grubenv",
-               grubenv("saved_entry=gnulinux-advanced-0a1b2c3d>gnulinux-6.1.0-13-amd64-advanced-"
-                       "0a1b2c3d\n"));
+    tree_.file(
+        "/boot/grub/grubenv",
+        grubenvBlock("saved_entry=gnulinux-advanced-0a1b2c3d>gnulinux-6.1.0-13-amd64-advanced-"
+                     "0a1b2c3d\n"));
     auto v = read();
     EXPECT_EQ(v.defaultSuffix, "6.1.0-13-amd64");
     EXPECT_THAT(v.defaultHow, HasSubstr("saved_entry="));
@@ -97,8 +89,8 @@ TEST_F(BootLoaderTest, DefaultNamingNothingIsAWarning) {
 TEST_F(BootLoaderTest, FedoraBlscfgWithKernelopts) {
     tree_.file("/boot/grub2/grub.cfg", data("grub-fedora-blscfg.cfg"));
     tree_.file("/boot/grub2/grubenv",
-               grubenv("kernelopts=root=/dev/mapper/fedora-root ro rhgb quiet\n"
-                       "saved_entry=abc-6.11.4-301.fc41.x86_64\n"));
+               grubenvBlock("kernelopts=root=/dev/mapper/fedora-root ro rhgb quiet\n"
+                            "saved_entry=abc-6.11.4-301.fc41.x86_64\n"));
     for (auto v : {"6.11.4-301.fc41.x86_64", "6.11.10-300.fc41.x86_64"})
         tree_.file("/boot/loader/entries/abc-" + std::string(v) + ".conf",
                    "title Fedora\nversion " + std::string(v) + "\nlinux /vmlinuz-" + v +
@@ -166,7 +158,7 @@ TEST(CmdlineWords, DropAndDiff) {
 }
 
 TEST_F(BootLoaderTest, NoReasonsOnAPlainSystem) {
-    tree_.file("/boot/grub/grubenv", grubenv("saved_entry=0\n"));
+    tree_.file("/boot/grub/grubenv", grubenvBlock("saved_entry=0\n"));
     efi("BootCurrent", kEfiGlobalGuid, std::string("\x01\x00", 2));
     efi("OsIndications", kEfiGlobalGuid, std::string(8, '\0'));
     EXPECT_THAT(reasons(), IsEmpty());
@@ -178,7 +170,7 @@ TEST_F(BootLoaderTest, EveryFirmwareBootReason) {
     efi("LoaderEntryOneShot", kLoaderGuid, std::string("a\0b\0\0\0", 6));
     efi("fwupd-abc-0", "0abba7dc-e516-4167-bbf5-4d9d1c739416", "x");
     tree_.file("/boot/efi/EFI/UpdateCapsule/fwupd-1.cap", "capsule");
-    tree_.file("/boot/grub/grubenv", grubenv("next_entry=1>2\n"));
+    tree_.file("/boot/grub/grubenv", grubenvBlock("next_entry=1>2\n"));
     tree_.file("/no-kexec-reboot", "");
     EXPECT_THAT(
         reasons(),

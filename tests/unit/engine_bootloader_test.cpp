@@ -1,11 +1,9 @@
 // A fast reboot boots what a cold reboot would: the boot loader's command
 // line and default kernel where asked, never a parameter typed at the boot
 // menu, and through the firmware when the next boot needs it.
-#include <fstream>
-#include <sstream>
-
 #include "efivars.hpp"
 #include "engine_fixture.hpp"
+#include "test_data.hpp"
 
 namespace kexecd {
 namespace {
@@ -13,16 +11,7 @@ namespace {
 using namespace kexecd::test;
 
 std::string grubCfg() {
-    std::ifstream in(std::string(KEXECD_TEST_DATA) + "/grub-debian12.cfg");
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-
-std::string grubenv(const std::string& lines) {
-    std::string s = "# GRUB Environment Block\n" + lines;
-    s.resize(1024, '#');
-    return s;
+    return testData("grub-debian12.cfg");
 }
 
 class EngineBootLoaderTest : public EngineTest {
@@ -38,8 +27,8 @@ class EngineBootLoaderTest : public EngineTest {
         cfg.replace(cfg.find("set default=\"0\""), 15, "set default=\"${saved_entry}\"");
         tree_.file("/boot/grub/grub.cfg", cfg);
         tree_.file("/boot/grub/grubenv",
-                   grubenv("saved_entry=gnulinux-advanced-0a1b2c3d>gnulinux-" + kOld +
-                           "-advanced-0a1b2c3d\n"));
+                   grubenvBlock("saved_entry=gnulinux-advanced-0a1b2c3d>gnulinux-" + kOld +
+                                "-advanced-0a1b2c3d\n"));
     }
     NiceMock<MockPower> power_;
 };
@@ -184,7 +173,7 @@ TEST_F(EngineBootLoaderTest, RebootStepsAsideForNoKexecReboot) {
 }
 
 TEST_F(EngineBootLoaderTest, GrubRebootOneShotStepsAsideUnlessTurnedOff) {
-    tree_.file("/boot/grub/grubenv", grubenv("next_entry=1>3\n"));
+    tree_.file("/boot/grub/grubenv", grubenvBlock("next_entry=1>3\n"));
     Config c;
     c.stepAside = false;
     auto e = engine(c);

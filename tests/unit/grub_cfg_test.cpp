@@ -5,8 +5,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <fstream>
-#include <sstream>
+#include "test_data.hpp"
 
 namespace kexecd {
 namespace {
@@ -14,11 +13,7 @@ namespace {
 using ::testing::ElementsAre;
 
 std::string data(const std::string& name) {
-    std::ifstream in(std::string(KEXECD_TEST_DATA) + "/" + name);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    if (ss.str().empty()) ADD_FAILURE() << "missing test data " << name;
-    return ss.str();
+    return test::testData(name);
 }
 
 TEST(GrubCfg, Debian12MenuWithSubmenuAndRecovery) {
