@@ -24,6 +24,7 @@ constexpr Verb kVerbs[] = {
     {"reboot", verbReboot, "reboot into the staged kernel (--cold: through the firmware)"},
     {"rescan", verbRescan, "look at /boot now and apply the AutoStage policy"},
     {"check", verbCheck, "would a fast reboot work, and boot what a cold one would?"},
+    {"is-staged", verbIsStaged, "exit 0 when a kernel is staged, 1 when not (for scripts)"},
 };
 
 void usage(FILE* out) {

@@ -16,5 +16,6 @@ int verbUnstage(Client& c, const Args& args);
 int verbReboot(Client& c, const Args& args);
 int verbRescan(Client& c, const Args& args);
 int verbCheck(Client& c, const Args& args);
+int verbIsStaged(Client& c, const Args& args);
 
 }  // namespace kexecctl

@@ -16,8 +16,6 @@ std::string_view errorName(ErrorCode code) {
             return "NotStaged";
         case ErrorCode::Busy:
             return "Busy";
-        case ErrorCode::Foreign:
-            return "Foreign";
         case ErrorCode::Failed:
             return "Failed";
     }

@@ -15,7 +15,6 @@ enum class ErrorCode {
     KexecFailed,
     NotStaged,
     Busy,
-    Foreign,
     Failed,
 };
 

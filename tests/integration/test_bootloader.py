@@ -63,6 +63,16 @@ class BootLoaderTest(KexecdTestCase):
         self.assertEqual(status['cmdline_drift'], ['+kexecd.test=1'])
         self.assertEqual(status['default_version'], RUNNING)
 
+    def test_is_staged_for_scripts(self):
+        p = self.kexecctl('is-staged')
+        self.assert_exit(p, 1)
+        self.assertEqual(p.stdout + p.stderr, '')
+        self.admin('StageNewest', False)
+        p = self.kexecctl('is-staged')
+        self.assert_exit(p, 0)
+        self.assertEqual(p.stdout + p.stderr, '')
+        self.assert_exit(self.kexecctl('is-staged', 'x'), 2)
+
     def test_reboot_steps_aside_for_no_kexec_reboot(self):
         self.admin('StageNewest', False)
         write(self.root, '/no-kexec-reboot', '')
