@@ -116,6 +116,11 @@ std::vector<Kernel> Engine::scanLocked() {
         for (auto& w : bl.warnings) spdlog::warn("boot loader: {}", w);
     bootLoader_ = std::move(bl);
     lastScan_ = kernels;
+    spdlog::debug("looked at /boot: {} kernel(s), newest bootable {}; boot loader: {}, default {}",
+                  kernels.size(), newest_.empty() ? "(none)" : newest_, bootLoader_.name(),
+                  bootLoader_.defaultSuffix.empty() ? "(unknown)" : bootLoader_.defaultSuffix);
+    for (auto& k : kernels)
+        spdlog::debug("  {} {}: {}", k.version, k.image, k.bootable ? "bootable" : k.reason);
     return kernels;
 }
 

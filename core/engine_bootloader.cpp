@@ -91,6 +91,8 @@ std::string Engine::derivedCmdline(const Kernel& target) const {
         base = dropWords(*proc, typed);
     }
     std::string cmdline = deriveCmdline(base, config_.cmdlineRemove, config_.cmdlineAppend);
+    spdlog::debug("command line for {} from {}: {}", target.version,
+                  haveBase ? bootLoader_.name() : "/proc/cmdline", escapeText(cmdline));
     try {
         validateCmdline(cmdline);
     } catch (const Error& e) {

@@ -7,6 +7,7 @@ The harness is harness.py next to this file.'''
 # pylint: disable=wildcard-import,unused-wildcard-import
 import json
 import os
+import subprocess
 
 from harness import *  # noqa: F401,F403
 
@@ -83,6 +84,19 @@ class BootLoaderTest(KexecdTestCase):
         self.assertEqual(self.get('StagedVersion'), '')
         self.assertFalse(self.get('Loaded'))
         self.assertFalse(os.path.exists(os.path.join(self.root, 'run/kexecd/simulated.json')))
+
+
+    def test_debug_says_what_it_looked_at(self):
+        args = [KEXECD, '--simulate', '--verify-staged', '--root', self.root,
+                '--config', self.config]
+        quiet = subprocess.run(args, capture_output=True, text=True, timeout=30)
+        debug = subprocess.run(args + ['--debug'], capture_output=True, text=True, timeout=30)
+        self.assertEqual((quiet.returncode, debug.returncode), (0, 0))
+        self.assertNotIn('debug:', quiet.stderr)
+        self.assertIn(f'debug: looked at /boot: 5 kernel(s), newest bootable {NEWEST}; boot '
+                      f'loader: {GRUB}, default {RUNNING}', debug.stderr)
+        self.assertIn(f'debug:   {NO_MODULES} /boot/vmlinuz-{NO_MODULES}: no modules directory',
+                      debug.stderr)
 
 
 class KernelDefaultTest(KexecdTestCase):
