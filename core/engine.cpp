@@ -24,6 +24,19 @@ void validateVersionArgument(const std::string& version) {
     }
 }
 
+std::string statusLine(const Status& s) {
+    if (!s.stagedVersion.empty()) {
+        std::string line = "Staged " + s.stagedVersion;
+        if (s.stagedOrigin == "simulated") line += " (simulated)";
+        if (s.stagedVersion == s.newestVersion) return line + " (newest)";
+        return line + (s.newestVersion.empty() ? "" : "; newest is " + s.newestVersion);
+    }
+    if (s.stagedOrigin == "foreign") return "A kernel loaded by another tool is staged";
+    return "Nothing staged" +
+           (s.newestVersion.empty() ? std::string("; no bootable kernel in /boot")
+                                    : "; newest is " + s.newestVersion);
+}
+
 Engine::Engine(Root root, Config config, KexecBackend& backend)
     : root_(std::move(root)), config_(std::move(config)), backend_(backend), discovery_(root_) {
     // Under --root the "running" kernel is the tree's, so that a sample tree

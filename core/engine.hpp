@@ -39,6 +39,10 @@ struct Status {
     bool operator==(const Status&) const = default;
 };
 
+// One line for `systemctl status kexecd` (sd_notify STATUS=): "Staged
+// 6.12.12+deb12-amd64 (newest)", "Nothing staged; newest is ...".
+std::string statusLine(const Status& s);
+
 // Called with the new status after every change, in order.
 using StatusListener = std::function<void(const Status&)>;
 

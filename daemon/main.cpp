@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
+#include <systemd/sd-daemon.h>
 
 #include <atomic>
 #include <cstdio>
@@ -210,6 +211,7 @@ int serve(const Options& opt, const Root& root, const Config& config, KexecBacke
 
     spdlog::info("serving {} (root {}, AutoStage={})", kBusName, opt.root.string(),
                  config.autoStage ? "yes" : "no");
+    ::sd_notify(0, ("READY=1\nSTATUS=" + statusLine(engine.status())).c_str());
 
     int rc = 0;
     {
@@ -224,6 +226,7 @@ int serve(const Options& opt, const Root& root, const Config& config, KexecBacke
             rc = 1;
         }
     }
+    ::sd_notify(0, "STOPPING=1");
     watch.stop();
     if (!manager.shutdown(std::chrono::seconds(5))) {
         // A worker is stuck (logind not answering): it may still use the

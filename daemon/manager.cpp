@@ -1,6 +1,7 @@
 #include "manager.hpp"
 
 #include <spdlog/spdlog.h>
+#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #include <utility>
@@ -134,6 +135,8 @@ void ManagerObject::emitChanges(const Status& s) {
         emitted_ = s;
     }
     if (names.empty()) return;
+    // What `systemctl status kexecd` shows; ignored outside a service.
+    ::sd_notify(0, ("STATUS=" + statusLine(s)).c_str());
     try {
         getObject().emitPropertiesChangedSignal(INTERFACE_NAME, names);
     } catch (const sdbus::Error& e) {

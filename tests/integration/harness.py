@@ -168,9 +168,10 @@ class KexecdTestCase(dbusmock.DBusTestCase):
         self.wait_for_name_gone(POLKIT_NAME)
 
     DAEMON_ARGS = ('--simulate',)
+    DAEMON_ENV = {}
 
     def start_daemon(self):
-        env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=self.bus_address)
+        env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=self.bus_address, **self.DAEMON_ENV)
         env.pop('JOURNAL_STREAM', None)
         with open(self.daemon_log, 'ab') as log:
             log.write(f'===== kexecd started at {time.strftime("%T")} =====\n'.encode())

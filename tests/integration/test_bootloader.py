@@ -7,7 +7,9 @@ The harness is harness.py next to this file.'''
 # pylint: disable=wildcard-import,unused-wildcard-import
 import json
 import os
+import socket
 import subprocess
+import tempfile
 
 from harness import *  # noqa: F401,F403
 
@@ -97,6 +99,43 @@ class BootLoaderTest(KexecdTestCase):
                       f'loader: {GRUB}, default {RUNNING}', debug.stderr)
         self.assertIn(f'debug:   {NO_MODULES} /boot/vmlinuz-{NO_MODULES}: no modules directory',
                       debug.stderr)
+
+
+class NotifyTest(KexecdTestCase):
+    '''sd_notify: READY=1 and a STATUS= line systemctl status shows'''
+
+    NOTIFY = os.path.join(tempfile.gettempdir(), f'kexecd-notify-{os.getpid()}.sock')
+    DAEMON_ENV = {'NOTIFY_SOCKET': NOTIFY}
+
+    def setUp(self):
+        if os.path.exists(self.NOTIFY):
+            os.unlink(self.NOTIFY)
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(self.NOTIFY)
+        self.sock.settimeout(10)
+        super().setUp()
+
+    def tearDown(self):
+        super().tearDown()
+        self.sock.close()
+        os.unlink(self.NOTIFY)
+
+    def messages_until(self, needle):
+        seen = []
+        while not any(needle in m for m in seen):
+            seen.append(self.sock.recv(4096).decode())
+        return seen
+
+    def test_ready_and_status(self):
+        seen = self.messages_until('READY=1')
+        self.assertIn(f'READY=1\nSTATUS=Nothing staged; newest is {NEWEST}', seen)
+        self.admin('StageNewest', False)
+        self.messages_until(f'STATUS=Staged {NEWEST} (simulated) (newest)')
+        self.admin('Stage', OLDEST, '', False)
+        self.messages_until(f'STATUS=Staged {OLDEST} (simulated); newest is {NEWEST}')
+        self.stop_daemon()
+        self.daemon = None
+        self.messages_until('STOPPING=1')
 
 
 class KernelDefaultTest(KexecdTestCase):

@@ -437,3 +437,26 @@ TEST_F(EngineTest, SimulatedBackendKeepsItsOwnStateFile) {
 
 }  // namespace
 }  // namespace kexecd
+
+namespace kexecd {
+namespace {
+
+TEST(StatusLine, SaysWhatIsStaged) {
+    Status s;
+    s.newestVersion = "6.12.12+deb12-amd64";
+    EXPECT_EQ(statusLine(s), "Nothing staged; newest is 6.12.12+deb12-amd64");
+    s.stagedVersion = "6.12.12+deb12-amd64";
+    s.stagedOrigin = "kexecd";
+    EXPECT_EQ(statusLine(s), "Staged 6.12.12+deb12-amd64 (newest)");
+    s.stagedVersion = "6.1.0-13-amd64";
+    EXPECT_EQ(statusLine(s), "Staged 6.1.0-13-amd64; newest is 6.12.12+deb12-amd64");
+    s.stagedOrigin = "simulated";
+    EXPECT_EQ(statusLine(s), "Staged 6.1.0-13-amd64 (simulated); newest is 6.12.12+deb12-amd64");
+    s = Status{};
+    s.stagedOrigin = "foreign";
+    EXPECT_EQ(statusLine(s), "A kernel loaded by another tool is staged");
+    EXPECT_EQ(statusLine(Status{}), "Nothing staged; no bootable kernel in /boot");
+}
+
+}  // namespace
+}  // namespace kexecd
