@@ -20,18 +20,22 @@ bool notRunning(const sdbus::Error& e) {
     return e.getName() == "org.freedesktop.DBus.Error.ServiceUnknown" ||
            e.getName() == "org.freedesktop.DBus.Error.NameHasNoOwner";
 }
+
+// logind's RebootWithFlags; throws the sdbus::Error for the caller to word.
+void rebootWithFlags(uint64_t flags) {
+    auto conn = sdbus::createSystemBusConnection();
+    auto login = sdbus::createProxy(*conn, "org.freedesktop.login1", "/org/freedesktop/login1");
+    login->callMethod("RebootWithFlags")
+        .onInterface("org.freedesktop.login1.Manager")
+        .withArguments(flags)
+        .withTimeout(kTimeout);
+}
+
 }  // namespace
 
-// Nothing is changed before logind says yes: when it cannot reboot, the
-// kernel stays staged for the next try.
 void LogindPower::rebootFirmware(const std::string& why) {
     try {
-        auto conn = sdbus::createSystemBusConnection();
-        auto login = sdbus::createProxy(*conn, "org.freedesktop.login1", "/org/freedesktop/login1");
-        login->callMethod("RebootWithFlags")
-            .onInterface("org.freedesktop.login1.Manager")
-            .withArguments(kRootCheckInhibitors)
-            .withTimeout(kTimeout);
+        rebootWithFlags(kRootCheckInhibitors);
         spdlog::info("rebooting through the firmware ({})", why);
     } catch (const sdbus::Error& e) {
         throw Error(ErrorCode::Failed,
@@ -40,14 +44,11 @@ void LogindPower::rebootFirmware(const std::string& why) {
     }
 }
 
+// Nothing is changed before logind says yes: when it cannot reboot, the
+// kernel stays staged for the next try.
 void LogindPower::rebootKexec(const std::string& version) {
     try {
-        auto conn = sdbus::createSystemBusConnection();
-        auto login = sdbus::createProxy(*conn, "org.freedesktop.login1", "/org/freedesktop/login1");
-        login->callMethod("RebootWithFlags")
-            .onInterface("org.freedesktop.login1.Manager")
-            .withArguments(kRootCheckInhibitors | kKexecReboot)
-            .withTimeout(kTimeout);
+        rebootWithFlags(kRootCheckInhibitors | kKexecReboot);
         spdlog::info("rebooting into {} (kexec, through logind)", version);
     } catch (const sdbus::Error& e) {
         if (notRunning(e))
