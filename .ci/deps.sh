@@ -14,7 +14,7 @@ pkgs=(
 )
 [ "${1:-test}" = demo ] || pkgs+=(
   python3 python3-dbusmock python3-dbus python3-gi
-  libxml2-utils libdbus-1-dev polkitd groff-base lintian rpm
+  libxml2-utils libdbus-1-dev polkitd groff-base lintian rpm zsh fish
   qemu-system-x86 mmdebstrap e2fsprogs debian-archive-keyring
   clang-14 libclang-rt-14-dev llvm-14
 )

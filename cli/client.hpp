@@ -7,6 +7,7 @@
 #include <string>
 
 #include "manager.hpp"
+#include "output.hpp"
 
 namespace kexecctl {
 
@@ -21,7 +22,10 @@ enum Exit : int {
 };
 
 struct Options {
-    bool json = false;
+    JsonMode json = JsonMode::Off;
+    bool legend = true;  // --no-legend clears it
+    bool pager = true;   // --no-pager clears it
+    bool ignoreInhibitors = false;
     bool interactive = true;  // --no-ask-password clears it
     bool quiet = false;
     bool cold = false;

@@ -1,7 +1,9 @@
 // kexecctl: control kexecd, in the style of systemd's *ctl tools.
 #include <getopt.h>
+#include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 #include "verbs.hpp"
@@ -29,12 +31,18 @@ constexpr Verb kVerbs[] = {
 
 void usage(FILE* out) {
     std::fprintf(out, "Usage: kexecctl [OPTIONS] [COMMAND] [ARGS]\n\nCommands:\n");
-    for (auto& v : kVerbs) std::fprintf(out, "  %-8s %s\n", v.name, v.help);
+    for (auto& v : kVerbs) std::fprintf(out, "  %-9s %s\n", v.name, v.help);
     std::fprintf(out,
                  "\nOptions:\n"
-                 "  --json              machine-readable output (status, list, check)\n"
+                 "  --json=MODE         JSON output (status, list, check): pretty, short or\n"
+                 "                      off; --json alone is pretty\n"
+                 "  --no-pager          do not pipe output into a pager\n"
+                 "  --no-legend         no column headers and hints\n"
                  "  --cmdline=CMDLINE   stage with this command line instead of the derived one\n"
-                 "  --cold              with reboot: unstage and reboot through the firmware\n"
+                 "  --cold              with reboot: reboot through the firmware, unstaging\n"
+                 "                      once logind has accepted the reboot\n"
+                 "  -i, --ignore-inhibitors\n"
+                 "                      with reboot: reboot even if an inhibitor lock is held\n"
                  "  --no-ask-password   fail instead of asking for a password\n"
                  "  -q, --quiet         print nothing on success\n"
                  "  -h, --help          show this help\n"
@@ -43,29 +51,69 @@ void usage(FILE* out) {
                  "4 not authorized, 5 kexecd not reachable.\n");
 }
 
+// Like systemctl: one line naming the bad option, not the whole help.
+int badOption(char** argv, int optopt) {
+    const char* arg = argv[optind - 1];
+    if (optopt && std::strncmp(arg, "--", 2) != 0)
+        std::fprintf(stderr, "kexecctl: invalid option -- '%c'", optopt);
+    else
+        std::fprintf(stderr, "kexecctl: unrecognized option or missing value '%s'", arg);
+    std::fprintf(stderr, "; see 'kexecctl --help'\n");
+    return kUsage;
+}
+
+bool pages(const std::string& verb) {
+    return verb == "status" || verb == "list" || verb == "check";
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-    enum { JSON = 256, CMDLINE, COLD, NO_ASK, VERSION };
-    static const option opts[] = {{"json", no_argument, nullptr, JSON},
+    enum { JSON = 256, CMDLINE, COLD, NO_ASK, VERSION, NO_PAGER, NO_LEGEND };
+    static const option opts[] = {{"json", optional_argument, nullptr, JSON},
+                                  {"no-pager", no_argument, nullptr, NO_PAGER},
+                                  {"no-legend", no_argument, nullptr, NO_LEGEND},
                                   {"cmdline", required_argument, nullptr, CMDLINE},
                                   {"cold", no_argument, nullptr, COLD},
+                                  {"ignore-inhibitors", no_argument, nullptr, 'i'},
                                   {"no-ask-password", no_argument, nullptr, NO_ASK},
                                   {"quiet", no_argument, nullptr, 'q'},
                                   {"help", no_argument, nullptr, 'h'},
                                   {"version", no_argument, nullptr, VERSION},
                                   {}};
     Options o;
-    for (int c; (c = getopt_long(argc, argv, "hq", opts, nullptr)) != -1;) {
+    opterr = 0;  // badOption() says it, in one line
+    for (int c; (c = getopt_long(argc, argv, "hqi", opts, nullptr)) != -1;) {
         switch (c) {
             case JSON:
-                o.json = true;
+                if (!optarg) {
+                    o.json = JsonMode::Pretty;
+                } else if (std::strcmp(optarg, "help") == 0) {
+                    std::puts("pretty\nshort\noff");
+                    return kOk;
+                } else if (auto m = parseJsonMode(optarg)) {
+                    o.json = *m;
+                } else {
+                    std::fprintf(stderr,
+                                 "kexecctl: unknown JSON mode '%s'; use pretty, short or off\n",
+                                 optarg);
+                    return kUsage;
+                }
+                break;
+            case NO_PAGER:
+                o.pager = false;
+                break;
+            case NO_LEGEND:
+                o.legend = false;
                 break;
             case CMDLINE:
                 o.cmdline = optarg;
                 break;
             case COLD:
                 o.cold = true;
+                break;
+            case 'i':
+                o.ignoreInhibitors = true;
                 break;
             case NO_ASK:
                 o.interactive = false;
@@ -80,8 +128,7 @@ int main(int argc, char** argv) {
                 std::puts("kexecctl " KEXECD_VERSION);
                 return kOk;
             default:
-                usage(stderr);
-                return kUsage;
+                return badOption(argv, optopt);
         }
     }
     std::string verb = optind < argc ? argv[optind++] : "status";
@@ -99,12 +146,17 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "kexecctl: --cmdline only goes with stage\n");
         return kUsage;
     }
-    if (o.cold && std::strcmp(v->name, "reboot") != 0) {
-        std::fprintf(stderr, "kexecctl: --cold only goes with reboot\n");
+    if ((o.cold || o.ignoreInhibitors) && std::strcmp(v->name, "reboot") != 0) {
+        std::fprintf(stderr, "kexecctl: --%s only goes with reboot\n",
+                     o.cold ? "cold" : "ignore-inhibitors");
         return kUsage;
     }
+    auto& out = Output::get();
+    out.setColors(colorsWanted(isatty(STDOUT_FILENO), std::getenv("NO_COLOR"),
+                               std::getenv("SYSTEMD_COLORS"), std::getenv("TERM")));
     try {
         Client client(o);
+        if (o.pager && !o.quiet && pages(v->name)) out.startPager();
         return v->run(client, args);
     } catch (const sdbus::Error& e) {
         return reportError(e);

@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <nlohmann/json.hpp>
+#include <vector>
 
 #include "text.hpp"
 #include "verbs.hpp"
@@ -17,7 +18,7 @@ int verbList(Client& c, const Args& args) {
     auto staged = props["StagedKernel"].get<std::string>();
     auto running = props["RunningVersion"].get<std::string>();
 
-    if (c.opts().json) {
+    if (c.opts().json != JsonMode::Off) {
         nlohmann::json out = nlohmann::json::array();
         for (auto& k : kernels)
             out.push_back({{"version", k.get<0>()},
@@ -27,7 +28,7 @@ int verbList(Client& c, const Args& args) {
                            {"reason", k.get<4>()},
                            {"staged", k.get<1>() == staged},
                            {"running", k.get<0>() == running}});
-        std::printf("%s\n", out.dump(2).c_str());
+        printJson(out, c.opts().json);
         return kOk;
     }
     if (kernels.empty()) {
@@ -46,8 +47,13 @@ int verbList(Client& c, const Args& args) {
         wv = std::max(wv, k.get<0>().size());
         wi = std::max(wi, k.get<1>().size());
     }
-    std::printf("  %-*s  %-8s  %-*s  %s\n", int(wv), "VERSION", "BOOTABLE", int(wi), "IMAGE",
-                "NOTE");
+    auto& out = Output::get();
+    if (c.opts().legend) {
+        std::vector<char> head(wv + wi + 64);
+        std::snprintf(head.data(), head.size(), "  %-*s  %-8s  %-*s  %s", int(wv), "VERSION",
+                      "BOOTABLE", int(wi), "IMAGE", "NOTE");
+        std::printf("%s\n", out.paint(Color::Bold, head.data()).c_str());
+    }
     bool firstBootable = true;
     for (auto& k : kernels) {
         std::string note;
@@ -57,9 +63,12 @@ int verbList(Client& c, const Args& args) {
         if (k.get<0>() == running) add("running");
         if (!k.get<3>()) add(k.get<4>());
         if (k.get<3>()) firstBootable = false;
-        std::printf("%c %-*s  %-8s  %-*s  %s\n", k.get<1>() == staged ? '*' : ' ', int(wv),
-                    k.get<0>().c_str(), k.get<3>() ? "yes" : "no", int(wi), k.get<1>().c_str(),
-                    note.c_str());
+        bool isStaged = k.get<1>() == staged;
+        std::printf("%s %-*s  %s  %-*s  %s\n",
+                    out.paint(Color::Green, isStaged ? "*" : " ").c_str(), int(wv),
+                    k.get<0>().c_str(),
+                    k.get<3>() ? "yes     " : out.paint(Color::Red, "no      ").c_str(), int(wi),
+                    k.get<1>().c_str(), note.c_str());
     }
     return kOk;
 }

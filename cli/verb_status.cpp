@@ -1,7 +1,9 @@
+#include <chrono>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
 #include "cmdline.hpp"
+#include "status_format.hpp"
 #include "text.hpp"
 #include "verbs.hpp"
 
@@ -36,11 +38,17 @@ int verbStatus(Client& c, const Args& args) {
     auto bootLoader = get<std::string>(p, "BootLoader");
     auto defaultVersion = get<std::string>(p, "DefaultVersion");
     auto bootLoaderCmdline = get<std::string>(p, "BootLoaderCmdline");
+    auto stagedBy = get<std::string>(p, "StagedBy");
+    auto stagedAt = get<uint64_t>(p, "StagedTimestamp");
+    auto stagedBytes = get<uint64_t>(p, "StagedBytes");
+    auto bootKind = get<std::string>(p, "BootKind");
+    auto firmwareUsec = get<uint64_t>(p, "FirmwareUSec");
+    auto loaderUsec = get<uint64_t>(p, "LoaderUSec");
     std::vector<std::string> drift;
     if (!version.empty() && !bootLoaderCmdline.empty())
         drift = kexecd::cmdlineDiff(bootLoaderCmdline, cmdline);
 
-    if (c.opts().json) {
+    if (c.opts().json != JsonMode::Off) {
         nlohmann::json j = {{"loaded", loaded},
                             {"staged_version", version},
                             {"staged_kernel", kernel},
@@ -53,8 +61,14 @@ int verbStatus(Client& c, const Args& args) {
                             {"boot_loader", bootLoader},
                             {"default_version", defaultVersion},
                             {"boot_loader_cmdline", bootLoaderCmdline},
-                            {"cmdline_drift", drift}};
-        std::printf("%s\n", j.dump(2).c_str());
+                            {"cmdline_drift", drift},
+                            {"staged_by", stagedBy},
+                            {"staged_timestamp_usec", stagedAt},
+                            {"staged_bytes", stagedBytes},
+                            {"boot_kind", bootKind},
+                            {"firmware_usec", firmwareUsec},
+                            {"loader_usec", loaderUsec}};
+        printJson(j, c.opts().json);
         return kOk;
     }
 
@@ -62,12 +76,27 @@ int verbStatus(Client& c, const Args& args) {
     auto row = [](const char* k, const std::string& v) {
         std::printf("%12s: %s\n", k, kexecd::escapeText(v).c_str());
     };
+    auto& out = Output::get();
     if (!version.empty()) {
-        row("Staged", version + (origin == "simulated" ? " (simulated)" : ""));
+        std::printf("%12s: %s\n", "Staged",
+                    out.paint(Color::Green, kexecd::escapeText(version)).c_str());
+        if (origin == "simulated") row("", "(simulated: nothing is loaded into the kernel)");
         row("Kernel", kernel);
         for (size_t i = 0; i < initrds.size(); ++i) row(i ? "" : "Initrd", initrds[i]);
         if (initrds.empty()) row("Initrd", "(none)");
         row("Cmdline", cmdline);
+        if (!stagedBy.empty() || stagedAt) {
+            std::string by = stagedBy.empty() ? "(unknown)" : stagedBy;
+            if (stagedAt) {
+                auto now = std::chrono::duration_cast<std::chrono::microseconds>(
+                    std::chrono::system_clock::now().time_since_epoch());
+                by += ", " + formatTimestamp(stagedAt, static_cast<uint64_t>(now.count()));
+            }
+            row("Staged by", by);
+        }
+        if (stagedBytes)
+            row("Memory",
+                formatBytes(stagedBytes) + " (kernel and initrds held for the next boot)");
     } else if (origin == "foreign") {
         row("Staged", "a kernel loaded by another tool (kexecd leaves it alone)");
     } else {
@@ -87,9 +116,26 @@ int verbStatus(Client& c, const Args& args) {
     if (!drift.empty()) {
         std::string d;
         for (auto& w : drift) d += (d.empty() ? "" : " ") + w;
-        row("Drift", d + " (staged against the boot loader's command line)");
+        std::printf("%12s: %s\n", "Drift",
+                    out.paint(Color::Yellow, kexecd::escapeText(d) +
+                                                 " (staged against the boot loader's command line)")
+                        .c_str());
+    }
+    if (!bootKind.empty()) {
+        uint64_t skipped = firmwareUsec + loaderUsec;
+        std::string fw = formatSeconds(firmwareUsec) + " of firmware + " +
+                         formatSeconds(loaderUsec) + " of boot loader";
+        if (bootKind == "kexec")
+            row("Last boot",
+                skipped ? "kexec (skipped " + fw + ", as in the last cold boot)" : "kexec");
+        else
+            row("Last boot",
+                skipped ? "through the firmware (" + fw + ": what a fast reboot skips)"
+                        : "through the firmware (its time is unknown: systemd measures it on "
+                          "UEFI only)");
     }
 
+    if (!c.opts().legend) return kOk;
     if (version.empty() && origin != "foreign" && !newest.empty())
         std::printf("\nNothing staged: 'kexecctl stage' stages %s.\n",
                     kexecd::escapeText(newest).c_str());

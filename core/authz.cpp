@@ -8,7 +8,9 @@ struct Rule {
     std::string_view method;
     Authorization::Kind kind;
     std::string_view action;
-    std::string_view customAction;  // when the caller chose the command line
+    // When the call asks for more: a command line of the caller's choosing
+    // (Stage), inhibitors overridden (RebootWithFlags).
+    std::string_view customAction;
 };
 
 constexpr Rule kTable[] = {
@@ -19,15 +21,16 @@ constexpr Rule kTable[] = {
     {"Rescan", Authorization::Kind::Polkit, "org.kexecd1.stage", ""},
     {"Unstage", Authorization::Kind::Polkit, "org.kexecd1.unstage", ""},
     {"Reboot", Authorization::Kind::Polkit, "org.kexecd1.reboot", ""},
+    {"RebootWithFlags", Authorization::Kind::Polkit, "org.kexecd1.reboot",
+     "org.kexecd1.reboot-ignore-inhibit"},
 };
 
 }  // namespace
 
-Authorization authorizationFor(std::string_view method, bool customCmdline) {
+Authorization authorizationFor(std::string_view method, bool escalated) {
     for (const auto& r : kTable) {
         if (r.method != method) continue;
-        std::string_view action =
-            customCmdline && !r.customAction.empty() ? r.customAction : r.action;
+        std::string_view action = escalated && !r.customAction.empty() ? r.customAction : r.action;
         return Authorization{r.kind, std::string(action)};
     }
     return Authorization{Authorization::Kind::Deny, ""};

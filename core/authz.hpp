@@ -11,8 +11,9 @@ struct Authorization {
     std::string action;  // polkit action id for Kind::Polkit
 };
 
-// `customCmdline`: Stage was given a command line of its own, which can make
-// the next boot a root shell (init=/bin/sh) and so needs a stronger action.
-Authorization authorizationFor(std::string_view method, bool customCmdline = false);
+// `escalated`: the call asks for more than the method's usual action covers,
+// and needs a stronger one: Stage with a command line of its own (init=/bin/sh
+// makes the next boot a root shell), RebootWithFlags overriding inhibitors.
+Authorization authorizationFor(std::string_view method, bool escalated = false);
 
 }  // namespace kexecd

@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <map>
 
 #include "cmdline.hpp"
 #include "error.hpp"
@@ -306,6 +307,14 @@ std::vector<std::filesystem::path> dropIns(const std::filesystem::path& dir) {
     return files;
 }
 
+// A drop-in linked to /dev/null masks the file of that name in the
+// directories after it, as in systemd.
+bool masked(const std::filesystem::path& f) {
+    std::error_code ec;
+    return std::filesystem::is_symlink(f, ec) &&
+           std::filesystem::read_symlink(f, ec) == "/dev/null";
+}
+
 }  // namespace
 
 void parseConfigText(std::string_view text, const std::string& name, Config* config,
@@ -329,10 +338,29 @@ Config loadConfig(const std::filesystem::path& mainFile, std::vector<std::string
     if (auto text = readConfigFile(mainFile, name, nullptr))
         parseConfigText(*text, name, &config, warnings);
     for (auto& f : dropIns(mainFile.string() + ".d")) {
+        if (masked(f)) continue;
         std::string fname = escapeText(f.string());
         if (auto text = readConfigFile(f, fname, warnings))
             parseConfigText(*text, fname, &config, warnings);
     }
+    return config;
+}
+
+Config loadSystemConfig(const Root& root, std::vector<std::string>* warnings) {
+    Config config;
+    auto apply = [&](const std::filesystem::path& f) {
+        std::string name = escapeText(root.display(f));
+        if (auto text = readConfigFile(f, name, f == root.path(kMainConfig) ? nullptr : warnings))
+            parseConfigText(*text, name, &config, warnings);
+    };
+    apply(root.path(kMainConfig));
+    // One file per name: the first directory that has it wins, and the
+    // winners are applied in the order of their names.
+    std::map<std::string, std::filesystem::path> byName;
+    for (const char* dir : kDropInDirs)
+        for (auto& f : dropIns(root.path(dir))) byName.emplace(f.filename().string(), f);
+    for (auto& [name, f] : byName)
+        if (!masked(f)) apply(f);
     return config;
 }
 

@@ -47,6 +47,19 @@ constexpr size_t kConfigFileMax = 1 << 20;
 // regular files (skipped), are appended to `warnings`.
 Config loadConfig(const std::filesystem::path& mainFile, std::vector<std::string>* warnings);
 
+// The system's configuration, as systemd's own daemons read theirs:
+// /etc/kexecd.conf, then the *.conf drop-ins of kDropInDirs. A drop-in in an
+// earlier directory replaces one of the same name in a later one (an
+// administrator's /etc over a package's /usr/lib); one linked to /dev/null
+// masks that name. The drop-ins left are applied in the order of their file
+// names, whatever their directory, each overriding what came before. Paths
+// are under `root`; messages name them as the system sees them. Errors as
+// loadConfig().
+constexpr const char* kMainConfig = "/etc/kexecd.conf";
+constexpr const char* kDropInDirs[] = {"/etc/kexecd.conf.d", "/run/kexecd.conf.d",
+                                       "/usr/local/lib/kexecd.conf.d", "/usr/lib/kexecd.conf.d"};
+Config loadSystemConfig(const Root& root, std::vector<std::string>* warnings);
+
 // Applies the text of one configuration file on top of `config`. `name` is
 // what messages call the file. Throws Error(InvalidArgument)
 // "NAME:LINE: why" at the first bad line; nothing else escapes but

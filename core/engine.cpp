@@ -4,9 +4,11 @@
 #include <sys/utsname.h>
 
 #include <algorithm>
+#include <chrono>
 
 #include "cmdline.hpp"
 #include "error.hpp"
+#include "event_log.hpp"
 #include "grub_cfg.hpp"
 #include "step_aside.hpp"
 #include "text.hpp"
@@ -32,9 +34,9 @@ std::string statusLine(const Status& s) {
         return line + (s.newestVersion.empty() ? "" : "; newest is " + s.newestVersion);
     }
     if (s.stagedOrigin == "foreign") return "A kernel loaded by another tool is staged";
-    return "Nothing staged" +
-           (s.newestVersion.empty() ? std::string("; no bootable kernel in /boot")
-                                    : "; newest is " + s.newestVersion);
+    return "Nothing staged" + (s.newestVersion.empty()
+                                   ? std::string("; no bootable kernel in /boot")
+                                   : "; newest is " + s.newestVersion);
 }
 
 Engine::Engine(Root root, Config config, KexecBackend& backend)
@@ -181,7 +183,11 @@ bool Engine::filesChanged(const Staged& s) const {
 
 std::string Engine::stageLocked(const Kernel& k, const std::string& cmdline, bool custom) {
     validateCmdline(cmdline);
-    Staged s{k.version, k.image, k.initrds, cmdline, custom, backend_.simulated(), {}};
+    Staged s{k.version, k.image, k.initrds, cmdline, custom, backend_.simulated(), {}, {}, 0};
+    s.stagedBy = currentActor().who;
+    s.stagedAtUsec = std::chrono::duration_cast<std::chrono::microseconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
     LoadRequest req{root_.path(k.image), {}, cmdline};
     // Identities are taken before the load: a file replaced in between shows
     // up as changed at the next rescan and is staged again.
@@ -198,10 +204,12 @@ std::string Engine::stageLocked(const Kernel& k, const std::string& cmdline, boo
     if (foreign_) spdlog::warn("replaced a kernel loaded by another tool");
     staged_ = s;
     foreign_ = false;
-    spdlog::info("staged {} ({}{}{}) cmdline \"{}\"{}", k.version, k.image,
-                 k.initrds.empty() ? "" : ", initrd ",
-                 fmt::format("{}", fmt::join(k.initrds, " + ")), cmdline,
-                 s.simulated ? " [simulated]" : "");
+    logEvent(EventKind::Staged, EventLevel::Info,
+             fmt::format("staged {} ({}{}{}) cmdline \"{}\"{} for {}", k.version, k.image,
+                         k.initrds.empty() ? "" : ", initrd ",
+                         fmt::format("{}", fmt::join(k.initrds, " + ")), cmdline,
+                         s.simulated ? " [simulated]" : "", s.stagedBy),
+             k.version, cmdline);
     // From here on the kernel holds the load: whatever fails, the record in
     // memory and the properties say so.
     try {
@@ -264,6 +272,10 @@ std::string Engine::stageChosenLocked(const std::string& version, const std::str
 
 void Engine::unstageLocked() {
     backend_.unload();
+    logEvent(EventKind::Unstaged, EventLevel::Info,
+             staged_ ? "unstaged " + staged_->version + " for " + currentActor().who
+                     : "unloaded the kernel another tool had staged, for " + currentActor().who,
+             staged_ ? staged_->version : "");
     staged_.reset();
     foreign_ = false;
     publishLocked();
@@ -284,7 +296,6 @@ void Engine::unstage() {
         throw Error(ErrorCode::NotStaged, "nothing is staged");
     }
     unstageLocked();
-    spdlog::info("unstaged");
 }
 
 // The policy, in order:
@@ -347,6 +358,15 @@ std::string Engine::rescan() {
     return rescanLocked();
 }
 
+std::string Engine::reload(Config config) {
+    std::lock_guard lock(opMutex_);
+    config_ = std::move(config);
+    writeRebootFlag();
+    if (config_.autoStage) return rescanLocked();
+    publishLocked();
+    return staged_ ? staged_->version : "";
+}
+
 std::string Engine::verifyStaged() {
     std::lock_guard lock(opMutex_);
     loadStateLocked();
@@ -388,18 +408,57 @@ std::string Engine::verifyStaged() {
            "leaving it staged";
 }
 
-void Engine::reboot(Power& power) {
+void Engine::reboot(Power& power, RebootFlags flags) {
     std::lock_guard lock(opMutex_);
     reconcileLocked();
     publishLocked();
+    const bool check = !flags.ignoreInhibitors;
+    const std::string mode = backend_.simulated() ? "simulated reboot" : "rebooting";
+    if (flags.cold) return rebootColdLocked(power, check);
     if (!staged_ && !foreign_)
         throw Error(ErrorCode::NotStaged,
                     "nothing is staged; run 'kexecctl stage' first, or reboot normally");
     if (auto why = stepAsideLocked("at Reboot()"); !why.empty()) {
-        power.rebootFirmware(why);
+        try {
+            power.rebootFirmware(why, check);
+        } catch (const Error& e) {
+            throw Error(e.code(), std::string("the staged kernel was unloaded, but ") + e.what() +
+                                      "; reboot with 'systemctl reboot'");
+        }
+        logEvent(EventKind::Reboot, EventLevel::Notice,
+                 mode + " through the firmware (" + why + ") for " + currentActor().who, "");
         return;
     }
-    power.rebootKexec(staged_ ? staged_->version : "a kernel loaded by another tool");
+    std::string version = staged_ ? staged_->version : "a kernel loaded by another tool";
+    power.rebootKexec(version, check);
+    logEvent(EventKind::Reboot, EventLevel::Notice,
+             mode + " into " + version + " (kexec, through logind) for " + currentActor().who,
+             staged_ ? staged_->version : "", staged_ ? staged_->cmdline : "");
+}
+
+// A refused cold reboot must leave the staged kernel staged, so logind goes
+// first; the unload follows at once, long before systemd gets to the point
+// where a loaded kernel would turn the reboot into a kexec (systemd >= 255,
+// and the shutdown hook for [Reboot] UseKexec=yes).
+void Engine::rebootColdLocked(Power& power, bool checkInhibitors) {
+    power.rebootFirmware("a cold reboot was asked for", checkInhibitors);
+    std::string unloaded;
+    if (staged_ || foreign_) {
+        unloaded = staged_ ? staged_->version : "the kernel another tool loaded";
+        try {
+            unstageLocked();
+        } catch (const Error& e) {
+            throw Error(ErrorCode::Failed,
+                        std::string("logind is rebooting, but the staged kernel could not be "
+                                    "unloaded (") +
+                            e.what() + "): this reboot may still be a kexec");
+        }
+    }
+    logEvent(EventKind::Reboot, EventLevel::Notice,
+             std::string(backend_.simulated() ? "simulated reboot" : "rebooting") +
+                 " through the firmware (cold reboot" +
+                 (unloaded.empty() ? "" : ", unloaded " + unloaded) + ") for " + currentActor().who,
+             "");
 }
 
 void Engine::publishLocked() {
@@ -411,6 +470,9 @@ void Engine::publishLocked() {
         s.stagedInitrds = staged_->initrds;
         s.stagedCmdline = staged_->cmdline;
         s.stagedOrigin = staged_->simulated ? "simulated" : "kexecd";
+        s.stagedBy = staged_->stagedBy;
+        s.stagedAtUsec = staged_->stagedAtUsec;
+        for (auto& f : staged_->files) s.stagedBytes += static_cast<uint64_t>(f.id.size);
     } else if (foreign_) {
         s.stagedOrigin = "foreign";
     }

@@ -36,7 +36,22 @@ struct Status {
     std::string bootLoader;
     std::string defaultVersion;
     std::string bootLoaderCmdline;
+    // Who staged it and when (µs since the epoch; 0 unknown), and the bytes
+    // of kernel and initrds the kernel holds for it.
+    std::string stagedBy;
+    int64_t stagedAtUsec = 0;
+    uint64_t stagedBytes = 0;
     bool operator==(const Status&) const = default;
+};
+
+// RebootWithFlags(): how to reboot.
+struct RebootFlags {
+    // Through the firmware: logind is asked first, and only once it has
+    // accepted is the staged kernel unloaded, so that a refused reboot
+    // leaves it staged.
+    bool cold = false;
+    // Override inhibitor locks (`systemctl -i`).
+    bool ignoreInhibitors = false;
 };
 
 // One line for `systemctl status kexecd` (sd_notify STATUS=): "Staged
@@ -71,6 +86,11 @@ class Engine {
     std::string rescan();
     // Picks up a kernel loaded or unloaded behind our back.
     void reconcile();
+    // A new configuration (SIGHUP, `systemctl reload kexecd`): from now on
+    // it decides; with AutoStage the policy is applied again at once, so a
+    // changed CmdlineAppend= or Kernel= is staged. Returns what rescan()
+    // returns.
+    std::string reload(Config config);
     // For the kexec.target hook, just before the kexec: when the staged
     // kernel's files were replaced (an initrd rebuilt by a dpkg trigger after
     // the kernel hook ran) stage it again; when it was removed, stage the
@@ -80,14 +100,13 @@ class Engine {
     // Throws NotStaged unless a kernel is loaded; then hands over to `power`.
     // When the next boot needs the firmware (StepAside=), it unloads the
     // staged kernel first, so that the reboot goes through the firmware.
-    void reboot(Power& power);
+    void reboot(Power& power, RebootFlags flags = {});
 
     // The boot loader as last read (by a scan).
     BootLoaderView bootLoader() const;
     // The pre-flight report (kexecctl check); looks at /boot again first.
     std::vector<CheckItem> check(unsigned systemdVersion);
 
-    const Config& config() const { return config_; }
     std::filesystem::path stateFile() const;
 
   private:
@@ -110,6 +129,7 @@ class Engine {
     void publishLocked();
     void loadStateLocked();
     void writeRebootFlag() const;
+    void rebootColdLocked(Power& power, bool checkInhibitors);
 
     Root root_;
     Config config_;

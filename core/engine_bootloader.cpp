@@ -9,6 +9,7 @@
 #include "cmdline.hpp"
 #include "engine.hpp"
 #include "error.hpp"
+#include "event_log.hpp"
 #include "grub_cfg.hpp"
 #include "step_aside.hpp"
 #include "text.hpp"
@@ -118,10 +119,11 @@ std::string Engine::stepAsideLocked(const char* when) {
     }
     std::string version = staged_->version;
     unstageLocked();
-    spdlog::warn(
-        "stepping aside {}: {}; unloaded {} so that the reboot goes through the firmware "
-        "(AutoStage stages it again at the next start)",
-        when, why, version);
+    logEvent(EventKind::SteppedAside, EventLevel::Warning,
+             fmt::format("stepping aside {}: {}; unloaded {} so that the reboot goes through the "
+                         "firmware (AutoStage stages it again at the next start)",
+                         when, why, version),
+             version);
     return why;
 }
 

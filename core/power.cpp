@@ -4,12 +4,14 @@
 
 namespace kexecd {
 
-void SimulatedPower::rebootKexec(const std::string& version) {
-    spdlog::info("simulated reboot: would reboot into {} now (kexec, through logind)", version);
+void SimulatedPower::rebootKexec(const std::string& version, bool checkInhibitors) {
+    spdlog::info("simulated reboot: would reboot into {} now (kexec, through logind{})", version,
+                 checkInhibitors ? "" : ", overriding inhibitors");
 }
 
-void SimulatedPower::rebootFirmware(const std::string& why) {
-    spdlog::info("simulated reboot: would reboot through the firmware now ({})", why);
+void SimulatedPower::rebootFirmware(const std::string& why, bool checkInhibitors) {
+    spdlog::info("simulated reboot: would reboot through the firmware now ({}{})", why,
+                 checkInhibitors ? "" : ", overriding inhibitors");
 }
 
 }  // namespace kexecd

@@ -8,11 +8,13 @@ namespace kexecd {
 class Power {
   public:
     virtual ~Power() = default;
-    // Starts a reboot through the loaded kexec kernel. Throws Error on failure.
-    virtual void rebootKexec(const std::string& version) = 0;
-    // Starts a reboot through the firmware (nothing is loaded any more);
-    // `why` is for the log. Throws Error on failure.
-    virtual void rebootFirmware(const std::string& why) = 0;
+    // Starts a reboot through the loaded kexec kernel. Throws Error on
+    // failure. `checkInhibitors` false overrides inhibitor locks, as
+    // `systemctl -i` does.
+    virtual void rebootKexec(const std::string& version, bool checkInhibitors) = 0;
+    // Starts a reboot through the firmware; `why` is for messages. Throws
+    // Error when the reboot was not started.
+    virtual void rebootFirmware(const std::string& why, bool checkInhibitors) = 0;
 };
 
 }  // namespace kexecd
@@ -22,8 +24,8 @@ namespace kexecd {
 // --simulate: says what would happen and does nothing.
 class SimulatedPower final : public Power {
   public:
-    void rebootKexec(const std::string& version) override;
-    void rebootFirmware(const std::string& why) override;
+    void rebootKexec(const std::string& version, bool checkInhibitors) override;
+    void rebootFirmware(const std::string& why, bool checkInhibitors) override;
 };
 
 }  // namespace kexecd

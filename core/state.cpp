@@ -21,9 +21,11 @@ std::string stateToJson(const Staged& s) {
                          {"ino", f.id.ino},
                          {"size", f.id.size},
                          {"mtime_ns", f.id.mtimeNs}});
-    json j = {{"format", kStateFormat},   {"version", s.version}, {"kernel", s.kernel},
-              {"initrds", s.initrds},     {"cmdline", s.cmdline}, {"custom", s.custom},
-              {"simulated", s.simulated}, {"files", files}};
+    json j = {{"format", kStateFormat},   {"version", s.version},
+              {"kernel", s.kernel},       {"initrds", s.initrds},
+              {"cmdline", s.cmdline},     {"custom", s.custom},
+              {"simulated", s.simulated}, {"files", files},
+              {"staged_by", s.stagedBy},  {"staged_at_usec", s.stagedAtUsec}};
     return j.dump(2) + "\n";
 }
 
@@ -55,6 +57,8 @@ Staged stateFromJson(const std::string& text) {
             s.files.push_back({f.at("path").get<std::string>(),
                                FileId{u64(f.at("dev")), u64(f.at("ino")), i64(f.at("size")),
                                       i64(f.at("mtime_ns"))}});
+        if (j.contains("staged_by")) s.stagedBy = j.at("staged_by").get<std::string>();
+        if (j.contains("staged_at_usec")) s.stagedAtUsec = i64(j.at("staged_at_usec"));
         return s;
     } catch (const json::exception& e) {
         throw Error(ErrorCode::Failed, std::string("malformed state: ") + e.what());

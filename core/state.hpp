@@ -26,6 +26,10 @@ struct Staged {
     bool custom = false;
     bool simulated = false;
     std::vector<StagedFile> files;  // kernel, then initrds, as they were when staged
+    // Who staged it (Actor::who) and when (µs since the epoch, as systemd's
+    // *Timestamp properties): "" and 0 in records of older versions.
+    std::string stagedBy;
+    int64_t stagedAtUsec = 0;
     bool operator==(const Staged&) const = default;
 };
 

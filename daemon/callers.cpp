@@ -3,7 +3,12 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iterator>
 #include <map>
+
+#include "text.hpp"
 
 namespace kexecd {
 
@@ -20,8 +25,31 @@ constexpr auto kGoneMatch =
 
 }  // namespace
 
+// What /proc says of a process: its comm and its parent's pid.
+std::string procComm(pid_t pid) {
+    std::ifstream f("/proc/" + std::to_string(pid) + "/comm");
+    std::string comm;
+    std::getline(f, comm);
+    return escapeText(comm);
+}
+
+pid_t procParent(pid_t pid) {
+    std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
+    std::string stat((std::istreambuf_iterator<char>(f)), {});
+    // "pid (comm) state ppid ...": comm may hold spaces and parentheses.
+    auto close = stat.rfind(')');
+    if (close == std::string::npos) return 0;
+    char state = 0;
+    int ppid = 0;
+    if (std::sscanf(stat.c_str() + close + 1, " %c %d", &state, &ppid) != 2) return 0;
+    return ppid;
+}
+
 std::string Caller::describe() const {
-    return "uid " + std::to_string(uid) + " pid " + std::to_string(pid) + " (" + sender + ")";
+    std::string s = "uid " + std::to_string(uid) + " pid " + std::to_string(pid);
+    if (!comm.empty()) s += " " + comm;
+    if (!parentComm.empty()) s += ", from " + parentComm;
+    return s + " (" + sender + ")";
 }
 
 Callers::Callers(sdbus::IConnection& conn, GoneHandler onGone) : onGone_(std::move(onGone)) {
@@ -62,6 +90,10 @@ Caller Callers::identify(const std::string& sender) {
             c.pid = static_cast<pid_t>(pid->second.get<uint32_t>());
     } catch (const sdbus::Error& e) {
         throw sdbus::Error(kAccessDenied, "cannot identify the caller: " + e.getMessage());
+    }
+    if (c.pid > 0) {
+        c.comm = procComm(c.pid);
+        if (pid_t parent = procParent(c.pid); parent > 1) c.parentComm = procComm(parent);
     }
     if (cache_.size() >= kCacheMax) cache_.clear();
     cache_.emplace(sender, c);

@@ -17,8 +17,13 @@ struct Caller {
     std::string sender;  // unique bus name
     uid_t uid = static_cast<uid_t>(-1);
     pid_t pid = 0;  // 0 when the bus does not know
+    // The process's name and its parent's, escaped, for "who staged": a
+    // kernel hook shows as "kexecctl, from zz-kexecd". "" when /proc does
+    // not say (the process left, or hidepid).
+    std::string comm;
+    std::string parentComm;
 
-    // "uid 1000 pid 42 (:1.7)", for the log.
+    // "uid 1000 pid 42 kexecctl, from bash (:1.7)", for the log.
     std::string describe() const;
 };
 

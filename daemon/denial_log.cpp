@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "event_log.hpp"
+
 namespace kexecd {
 
 DenialLog::DenialLog() : thread_([this](std::stop_token stop) { run(stop); }) {}
@@ -23,7 +25,10 @@ void DenialLog::note(uid_t uid, const std::string& line) {
     }
     if (lines_ < kLines) {
         ++lines_;
-        spdlog::info("{}", line);
+        Actor who{"uid " + std::to_string(uid), std::nullopt, 0};
+        if (uid != static_cast<uid_t>(-1)) who.uid = uid;
+        ActorScope scope(std::move(who));
+        logEvent(EventKind::Denied, EventLevel::Info, line, "");
         return;
     }
     auto it = suppressed_.find(uid);

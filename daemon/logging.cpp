@@ -4,10 +4,17 @@
 #include <spdlog/sinks/systemd_sink.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
+#include <syslog.h>
+#include <systemd/sd-journal.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "event_log.hpp"
 
 namespace kexecd {
 
@@ -24,6 +31,22 @@ bool stderrIsJournal() {
     return ::fstat(STDERR_FILENO, &st) == 0 && st.st_dev == dev && st.st_ino == ino;
 }
 
+// MESSAGE_ID= and the event's fields along with the text, so that
+// `journalctl MESSAGE_ID=...` or `KEXECD_VERSION=...` finds it.
+void sendToJournal(const Event& e) {
+    int priority = e.level == EventLevel::Warning  ? LOG_WARNING
+                   : e.level == EventLevel::Notice ? LOG_NOTICE
+                                                   : LOG_INFO;
+    std::vector<std::string> fields{
+        "MESSAGE=" + e.message, "MESSAGE_ID=" + std::string(messageId(e.kind)),
+        "PRIORITY=" + std::to_string(priority), "SYSLOG_IDENTIFIER=kexecd"};
+    for (auto& [k, v] : e.fields) fields.push_back(k + "=" + v);
+    std::vector<iovec> iov;
+    for (auto& f : fields) iov.push_back({f.data(), f.size()});
+    if (::sd_journal_sendv(iov.data(), static_cast<int>(iov.size())) < 0)
+        spdlog::info("{}", e.message);  // the journal is gone: stderr still is
+}
+
 }  // namespace
 
 void setupLogging(bool debug) {
@@ -32,6 +55,7 @@ void setupLogging(bool debug) {
         logger = std::make_shared<spdlog::logger>(
             "kexecd", std::make_shared<spdlog::sinks::systemd_sink_mt>("kexecd"));
         logger->set_pattern("%v");
+        setEventSink(sendToJournal);
     } else {
         logger = spdlog::stderr_color_mt("kexecd");
         logger->set_pattern("kexecd[%P]: %^%l%$: %v");

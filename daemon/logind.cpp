@@ -33,23 +33,23 @@ void rebootWithFlags(uint64_t flags) {
 
 }  // namespace
 
-void LogindPower::rebootFirmware(const std::string& why) {
+void LogindPower::rebootFirmware(const std::string& why, bool checkInhibitors) {
     try {
-        rebootWithFlags(kRootCheckInhibitors);
-        spdlog::info("rebooting through the firmware ({})", why);
+        rebootWithFlags(checkInhibitors ? kRootCheckInhibitors : 0);
     } catch (const sdbus::Error& e) {
-        throw Error(ErrorCode::Failed,
-                    "the staged kernel was unloaded (" + why + "), but logind did not reboot: " +
-                        e.getMessage() + " (" + e.getName() + "); reboot with 'systemctl reboot'");
+        if (notRunning(e))
+            throw Error(ErrorCode::Failed, "cannot reboot (" + why +
+                                               "): logind (org.freedesktop.login1) is not running");
+        throw Error(ErrorCode::Failed, "logind did not reboot (" + why + "): " + e.getMessage() +
+                                           " (" + e.getName() + ")");
     }
 }
 
 // Nothing is changed before logind says yes: when it cannot reboot, the
 // kernel stays staged for the next try.
-void LogindPower::rebootKexec(const std::string& version) {
+void LogindPower::rebootKexec(const std::string& version, bool checkInhibitors) {
     try {
-        rebootWithFlags(kRootCheckInhibitors | kKexecReboot);
-        spdlog::info("rebooting into {} (kexec, through logind)", version);
+        rebootWithFlags((checkInhibitors ? kRootCheckInhibitors : 0) | kKexecReboot);
     } catch (const sdbus::Error& e) {
         if (notRunning(e))
             throw Error(ErrorCode::Failed,

@@ -7,9 +7,9 @@ namespace kexecd {
 // shutdown inhibitors and logind's policy still apply to the reboot.
 class LogindPower final : public Power {
   public:
-    void rebootKexec(const std::string& version) override;
+    void rebootKexec(const std::string& version, bool checkInhibitors) override;
     // The same call without the kexec flag.
-    void rebootFirmware(const std::string& why) override;
+    void rebootFirmware(const std::string& why, bool checkInhibitors) override;
 };
 
 }  // namespace kexecd

@@ -13,6 +13,7 @@
 #include <functional>
 #include <thread>
 
+#include "boot_record.hpp"
 #include "boot_watch.hpp"
 #include "config.hpp"
 #include "engine.hpp"
@@ -20,6 +21,7 @@
 #include "logging.hpp"
 #include "logind.hpp"
 #include "manager.hpp"
+#include "systemd_manager.hpp"
 
 using namespace kexecd;
 
@@ -140,8 +142,11 @@ int parseArgs(int argc, char** argv, Options* o) {
 // std::terminate, and losing the bus used to abort kexecd that way.
 class SignalThread {
   public:
-    SignalThread(const sigset_t& sigs, std::function<void()> onStop)
-        : sigs_(sigs), onStop_(std::move(onStop)), thread_([this] { run(); }) {}
+    SignalThread(const sigset_t& sigs, std::function<void()> onStop, std::function<void()> onReload)
+        : sigs_(sigs),
+          onStop_(std::move(onStop)),
+          onReload_(std::move(onReload)),
+          thread_([this] { run(); }) {}
     ~SignalThread() {
         if (!done_.exchange(true)) pthread_kill(thread_.native_handle(), SIGTERM);
         thread_.join();
@@ -153,9 +158,7 @@ class SignalThread {
             int sig = 0;
             if (sigwait(&sigs_, &sig) != 0) continue;
             if (sig == SIGHUP && !done_) {
-                spdlog::info(
-                    "SIGHUP ignored: kexecd has nothing to reload; restart it to read "
-                    "its configuration again");
+                onReload_();
                 continue;
             }
             if (done_.exchange(true)) return;  // woken by the destructor
@@ -167,9 +170,34 @@ class SignalThread {
 
     sigset_t sigs_;
     std::function<void()> onStop_;
+    std::function<void()> onReload_;
     std::atomic<bool> done_ = false;
     std::thread thread_;  // last: started once the rest exists
 };
+
+Config readConfig(const Options& opt, const Root& root) {
+    std::vector<std::string> warnings;
+    Config config =
+        opt.config.empty() ? loadSystemConfig(root, &warnings) : loadConfig(opt.config, &warnings);
+    for (auto& w : warnings) spdlog::warn("{}", w);
+    return config;
+}
+
+// SIGHUP: a configuration that does not parse changes nothing, like a failed
+// `systemctl reload` of systemd's own daemons.
+void reloadConfig(const Options& opt, const Root& root, Engine& engine) {
+    try {
+        Config config = readConfig(opt, root);
+        bool autoStage = config.autoStage;
+        std::string staged = engine.reload(std::move(config));
+        spdlog::info("reloaded the configuration (AutoStage={}){}", autoStage ? "yes" : "no",
+                     staged.empty() ? "" : "; staged " + staged);
+    } catch (const Error& e) {
+        spdlog::error("configuration not reloaded, the old one stays in force: {}", e.what());
+    } catch (const std::exception& e) {
+        spdlog::error("reloading the configuration failed: {}", e.what());
+    }
+}
 
 // Serves the API until a signal or the loss of the bus; returns the exit
 // status.
@@ -182,7 +210,10 @@ int serve(const Options& opt, const Root& root, const Config& config, KexecBacke
     // name comes before anything that stages, so that a second kexecd
     // (started by hand next to the service) stops here, changing nothing.
     auto conn = sdbus::createSystemBusConnection();
-    ManagerObject manager(*conn, engine, power);
+    auto times = loaderTimes();
+    ManagerObject manager(
+        *conn, engine, power,
+        startBootRecord(root, times.firmwareTimestampUsec, times.loaderTimestampUsec));
     conn->requestName(kBusName);
     if (auto problem = engine.start()) spdlog::warn("automatic staging: {}", *problem);
 
@@ -215,7 +246,9 @@ int serve(const Options& opt, const Root& root, const Config& config, KexecBacke
 
     int rc = 0;
     {
-        SignalThread signals(sigs, [&conn] { conn->leaveEventLoop(); });
+        SignalThread signals(
+            sigs, [&conn] { conn->leaveEventLoop(); },
+            [&opt, &root, &engine] { reloadConfig(opt, root, engine); });
         try {
             conn->enterEventLoop();
         } catch (const sdbus::Error& e) {
@@ -256,16 +289,13 @@ int main(int argc, char** argv) {
     pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
 
     Root root(opt.root);
-    std::vector<std::string> warnings;
     Config config;
     try {
-        config =
-            loadConfig(opt.config.empty() ? root.path("/etc/kexecd.conf") : opt.config, &warnings);
+        config = readConfig(opt, root);
     } catch (const Error& e) {
         spdlog::critical("bad configuration: {}", e.what());
         return 78;  // EX_CONFIG
     }
-    for (auto& w : warnings) spdlog::warn("{}", w);
 
     std::unique_ptr<KexecSyscalls> syscalls;
     std::unique_ptr<KexecBackend> backend;
@@ -290,6 +320,8 @@ int main(int argc, char** argv) {
         try {
             Engine engine(root, config, *backend);
             spdlog::info("{}", engine.verifyStaged());
+            // Whether the next boot is a kexec: for BootKind after it.
+            recordShutdown(root, engine.status().loaded);
         } catch (const std::exception& e) {
             spdlog::error("checking the staged kernel failed: {}", e.what());
         }

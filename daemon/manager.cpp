@@ -8,6 +8,8 @@
 
 #include "cmdline.hpp"
 #include "error.hpp"
+#include "event_log.hpp"
+#include "systemd_manager.hpp"
 #include "text.hpp"
 
 namespace kexecd {
@@ -89,10 +91,12 @@ struct ManagerObject::Call {
     std::string what;
 };
 
-ManagerObject::ManagerObject(sdbus::IConnection& conn, Engine& engine, Power& power)
+ManagerObject::ManagerObject(sdbus::IConnection& conn, Engine& engine, Power& power,
+                             BootRecord boot)
     : AdaptorInterfaces(conn, kPath),
       engine_(engine),
       power_(power),
+      boot_(std::move(boot)),
       callers_(conn, [this](const std::string& sender) { callerGone(sender); }),
       authority_(conn) {
     emitted_ = engine_.status();
@@ -132,6 +136,9 @@ void ManagerObject::emitChanges(const Status& s) {
         if (s.bootLoader != o.bootLoader) names.push_back("BootLoader");
         if (s.defaultVersion != o.defaultVersion) names.push_back("DefaultVersion");
         if (s.bootLoaderCmdline != o.bootLoaderCmdline) names.push_back("BootLoaderCmdline");
+        if (s.stagedBy != o.stagedBy) names.push_back("StagedBy");
+        if (s.stagedAtUsec != o.stagedAtUsec) names.push_back("StagedTimestamp");
+        if (s.stagedBytes != o.stagedBytes) names.push_back("StagedBytes");
         emitted_ = s;
     }
     if (names.empty()) return;
@@ -173,6 +180,16 @@ std::string ManagerObject::DefaultVersion() {
 }
 std::string ManagerObject::BootLoaderCmdline() {
     return forBus(engine_.status().bootLoaderCmdline);
+}
+std::string ManagerObject::StagedBy() {
+    return forBus(engine_.status().stagedBy);
+}
+uint64_t ManagerObject::StagedTimestamp() {
+    return static_cast<uint64_t>(std::max<int64_t>(0, engine_.status().stagedAtUsec));
+}
+std::string ManagerObject::BootKind() {
+    if (boot_.bootId.empty()) return "";
+    return boot_.kexecBoot ? "kexec" : "firmware";
 }
 
 // Bus thread. The sender is only known inside the handler.
@@ -246,6 +263,8 @@ void ManagerObject::run(std::unique_ptr<Call<R...>> call, Op& op) {
     uid_t uid = call->caller.uid;
     {
         auto c = std::move(call);
+        // "Who staged" and the journal's caller fields come from here.
+        ActorScope actor(Actor{c->caller.describe(), c->caller.uid, c->caller.pid});
         try {
             if constexpr (sizeof...(R) == 0) {
                 translated([&] { op(); });
@@ -296,29 +315,6 @@ void ManagerObject::ListKernels(sdbus::Result<KernelList>&& result) {
         return out;
     });
 }
-
-namespace {
-
-// systemd's version decides what it does with a staged kernel; 0 when
-// systemd is not on this bus (a private test bus) or does not answer.
-unsigned systemdVersion() {
-    try {
-        auto conn = sdbus::createSystemBusConnection();
-        auto pid1 =
-            sdbus::createProxy(*conn, "org.freedesktop.systemd1", "/org/freedesktop/systemd1");
-        sdbus::Variant v;
-        pid1->callMethod("Get")
-            .onInterface("org.freedesktop.DBus.Properties")
-            .withArguments("org.freedesktop.systemd1.Manager", "Version")
-            .withTimeout(std::chrono::seconds(2))
-            .storeResultsTo(v);
-        return parseSystemdVersion(v.get<std::string>());
-    } catch (const sdbus::Error&) {
-        return 0;
-    }
-}
-
-}  // namespace
 
 void ManagerObject::Check(sdbus::Result<CheckList>&& result) {
     read(std::move(result), "Check", [this] {
@@ -383,9 +379,33 @@ void ManagerObject::Reboot(sdbus::Result<>&& result, bool interactive) {
     dispatch(std::move(result), std::move(req), [this] { engine_.reboot(power_); });
 }
 
+void ManagerObject::RebootWithFlags(sdbus::Result<>&& result, bool interactive, uint64_t flags) {
+    constexpr uint64_t kCold = 1 << 0, kIgnoreInhibitors = 1 << 1;
+    if (flags & ~(kCold | kIgnoreInhibitors))
+        return replyError(result,
+                          sdbus::Error("org.kexecd1.Error.InvalidArgument",
+                                       "unknown RebootWithFlags flags " +
+                                           std::to_string(flags & ~(kCold | kIgnoreInhibitors)) +
+                                           "; known: 1 (cold), 2 (override inhibitors)"));
+    RebootFlags f{.cold = (flags & kCold) != 0,
+                  .ignoreInhibitors = (flags & kIgnoreInhibitors) != 0};
+    std::string what = std::string(f.cold ? "cold Reboot" : "Reboot") +
+                       (f.ignoreInhibitors ? " overriding inhibitors" : "");
+    Request req{what, authorizationFor("RebootWithFlags", f.ignoreInhibitors), interactive, {}};
+    if (auto v = engine_.status().stagedVersion; !v.empty() && !f.cold)
+        req.details["version"] = forBus(v);
+    dispatch(std::move(result), std::move(req), [this, f] { engine_.reboot(power_, f); });
+}
+
 void ManagerObject::Rescan(sdbus::Result<std::string>&& result, bool interactive) {
     Request req{"Rescan", authorizationFor("Rescan"), interactive, {}};
-    dispatch(std::move(result), std::move(req), [this] { return engine_.rescan(); });
+    dispatch(std::move(result), std::move(req), [this] {
+        // The policy chooses, not the caller (the kernel hooks call this).
+        Actor by = currentActor();
+        by.who = "AutoStage, on Rescan() by " + by.who;
+        ActorScope actor(std::move(by));
+        return engine_.rescan();
+    });
 }
 
 }  // namespace kexecd

@@ -14,6 +14,7 @@
 #include <optional>
 
 #include "authority.hpp"
+#include "boot_record.hpp"
 #include "budget.hpp"
 #include "callers.hpp"
 #include "denial_log.hpp"
@@ -41,7 +42,8 @@ class ManagerObject final : public sdbus::AdaptorInterfaces<org::kexecd1::Manage
   public:
     static constexpr const char* kPath = "/org/kexecd1";
 
-    ManagerObject(sdbus::IConnection& conn, Engine& engine, Power& power);
+    // `boot`: how this boot began, for BootKind and the firmware times.
+    ManagerObject(sdbus::IConnection& conn, Engine& engine, Power& power, BootRecord boot = {});
     ~ManagerObject();
 
     // Takes no more work, drops what has not started and waits at most
@@ -69,6 +71,7 @@ class ManagerObject final : public sdbus::AdaptorInterfaces<org::kexecd1::Manage
                bool interactive) override;
     void Unstage(sdbus::Result<>&& result, bool interactive) override;
     void Reboot(sdbus::Result<>&& result, bool interactive) override;
+    void RebootWithFlags(sdbus::Result<>&& result, bool interactive, uint64_t flags) override;
     void Rescan(sdbus::Result<std::string>&& result, bool interactive) override;
 
     bool Loaded() override { return engine_.status().loaded; }
@@ -83,6 +86,12 @@ class ManagerObject final : public sdbus::AdaptorInterfaces<org::kexecd1::Manage
     std::string BootLoader() override;
     std::string DefaultVersion() override;
     std::string BootLoaderCmdline() override;
+    std::string StagedBy() override;
+    uint64_t StagedTimestamp() override;
+    uint64_t StagedBytes() override { return engine_.status().stagedBytes; }
+    std::string BootKind() override;
+    uint64_t FirmwareUSec() override { return boot_.firmwareUsec; }
+    uint64_t LoaderUSec() override { return boot_.loaderUsec; }
 
     template <typename... R>
     bool admit(Budget& budget, const Caller& caller, const std::string& what,
@@ -99,6 +108,7 @@ class ManagerObject final : public sdbus::AdaptorInterfaces<org::kexecd1::Manage
 
     Engine& engine_;
     Power& power_;
+    const BootRecord boot_;
 
     DenialLog denials_;
     Budget changes_{Limits::kChangesPerUid, Limits::kChangesTotal};

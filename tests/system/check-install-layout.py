@@ -48,12 +48,18 @@ unitdir = systemd_dir('systemdsystemunitdir', 'systemdsystemunitdir', 'lib/syste
 shutdowndir = systemd_dir('systemdshutdowndir', 'systemdshutdowndir',
                           'lib/systemd/system-shutdown')
 
+presetdir = systemd_dir('systemdsystempresetdir', 'systemdsystempresetdir',
+                        'lib/systemd/system-preset')
+
 EXEC, DATA = True, False
 expected = [
     (f'{libexecdir}/kexecd', EXEC),
     (f'{bindir}/kexecctl', EXEC),
     (f'{unitdir}/kexecd.service', DATA),
     (f'{unitdir}/kexecd-verify.service', DATA),
+    (f'{unitdir}/kexec.target.wants/kexecd-verify.service', DATA),
+    (f'{unitdir}/reboot.target.wants/kexecd-verify.service', DATA),
+    (f'{presetdir}/80-kexecd.preset', DATA),
     (f'{shutdowndir}/kexecd', EXEC),
     (f'{sysconfdir}/kernel/postinst.d/zz-kexecd', EXEC),
     (f'{sysconfdir}/kernel/postrm.d/zz-kexecd', EXEC),

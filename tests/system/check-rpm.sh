@@ -22,12 +22,20 @@ for want in /usr/libexec/kexecd /usr/bin/kexecctl \
     /usr/share/dbus-1/system.d/org.kexecd1.conf \
     /usr/share/dbus-1/system-services/org.kexecd1.service \
     /usr/share/polkit-1/actions/org.kexecd1.policy \
-    /etc/kexecd.conf /usr/lib/kernel/install.d/90-kexecd.install; do
+    /etc/kexecd.conf /usr/lib/kernel/install.d/90-kexecd.install \
+    /usr/share/licenses/kexecd/LICENSE; do
     printf '%s\n' "$files" | grep -qx "$want" || { echo "FAIL: $want missing from $rpm" >&2; status=1; }
 done
 for unit in kexecd.service kexecd-verify.service; do
     printf '%s\n' "$files" | grep -q "/systemd/system/$unit\$" ||
         { echo "FAIL: $unit missing from $rpm" >&2; status=1; }
 done
+for link in kexec.target.wants reboot.target.wants; do
+    printf '%s\n' "$files" | grep -q "/systemd/system/$link/kexecd-verify.service\$" ||
+        { echo "FAIL: $link/kexecd-verify.service missing from $rpm (the hook is static)" >&2; status=1; }
+done
+# Removal unstages, as the .deb's prerm does.
+rpm -qp --scripts "$rpm" 2>/dev/null | grep -q 'kexecctl --no-ask-password -q unstage' ||
+    { echo "FAIL: $rpm's %preun does not unstage" >&2; status=1; }
 [ $status -eq 0 ] && echo "ok: $(basename "$rpm") has the daemon, CLI, units, bus, polkit and hook files"
 exit $status

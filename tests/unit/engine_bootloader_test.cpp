@@ -166,8 +166,8 @@ TEST_F(EngineBootLoaderTest, RebootStepsAsideForNoKexecReboot) {
     auto e = engine();
     e->start();
     tree_.file("/no-kexec-reboot", "");
-    EXPECT_CALL(power_, rebootKexec(_)).Times(0);
-    EXPECT_CALL(power_, rebootFirmware(HasSubstr("/no-kexec-reboot"))).Times(1);
+    EXPECT_CALL(power_, rebootKexec(_, true)).Times(0);
+    EXPECT_CALL(power_, rebootFirmware(HasSubstr("/no-kexec-reboot"), true)).Times(1);
     e->reboot(power_);
     EXPECT_FALSE(loaded_);
 }
@@ -178,8 +178,8 @@ TEST_F(EngineBootLoaderTest, GrubRebootOneShotStepsAsideUnlessTurnedOff) {
     c.stepAside = false;
     auto e = engine(c);
     e->start();
-    EXPECT_CALL(power_, rebootKexec(kNew)).Times(1);
-    EXPECT_CALL(power_, rebootFirmware(_)).Times(0);
+    EXPECT_CALL(power_, rebootKexec(kNew, true)).Times(1);
+    EXPECT_CALL(power_, rebootFirmware(_, _)).Times(0);
     e->reboot(power_);
     EXPECT_TRUE(loaded_);
 }
@@ -189,7 +189,7 @@ TEST_F(EngineBootLoaderTest, ForeignKernelIsNotUnloadedToStepAside) {
     auto e = engine(noAutoStage());
     e->start();
     tree_.file("/no-kexec-reboot", "");
-    EXPECT_CALL(power_, rebootKexec(_)).Times(1);
+    EXPECT_CALL(power_, rebootKexec(_, true)).Times(1);
     e->reboot(power_);
     EXPECT_TRUE(loaded_);
     EXPECT_EQ(unloads_, 0);

@@ -85,7 +85,7 @@ TEST_P(HostileStateTest, IsIgnoredWithoutCrashOrHang) {
         ASSERT_EQ(::mkfifo(stateFile().c_str(), 0600), 0);
     } else if (kind == "symlink") {
         tree_.file("/etc/victim.json",
-                   stateToJson(Staged{kNew, "/boot/vmlinuz-" + kNew, {}, "x", false, false, {}}));
+                   stateToJson(Staged{kNew, "/boot/vmlinuz-" + kNew, {}, "x", false, false, {}, {}, 0}));
         fs::create_symlink(host("/etc/victim.json"), stateFile());
     } else if (kind == "directory") {
         fs::create_directories(stateFile());

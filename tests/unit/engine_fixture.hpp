@@ -46,8 +46,8 @@ class MockBackend : public KexecBackend {
 
 class MockPower : public Power {
   public:
-    MOCK_METHOD(void, rebootKexec, (const std::string& version), (override));
-    MOCK_METHOD(void, rebootFirmware, (const std::string& why), (override));
+    MOCK_METHOD(void, rebootKexec, (const std::string& version, bool checkInhibitors), (override));
+    MOCK_METHOD(void, rebootFirmware, (const std::string& why, bool checkInhibitors), (override));
 };
 
 template <typename F>

@@ -310,7 +310,7 @@ TEST_F(EngineTest, RebootCallsPower) {
     StrictMock<MockPower> power;
     auto e = engine();
     e->start();
-    EXPECT_CALL(power, rebootKexec(kNew)).Times(1);
+    EXPECT_CALL(power, rebootKexec(kNew, true)).Times(1);
     e->reboot(power);
 }
 
@@ -319,7 +319,7 @@ TEST_F(EngineTest, RebootIntoAForeignKernel) {
     loaded_ = true;
     auto e = engine();
     e->start();
-    EXPECT_CALL(power, rebootKexec(_)).Times(1);
+    EXPECT_CALL(power, rebootKexec(_, true)).Times(1);
     e->reboot(power);
 }
 
@@ -327,7 +327,7 @@ TEST_F(EngineTest, RebootPowerFailurePropagates) {
     StrictMock<MockPower> power;
     auto e = engine();
     e->start();
-    EXPECT_CALL(power, rebootKexec(kNew)).WillOnce([](const std::string&) {
+    EXPECT_CALL(power, rebootKexec(kNew, true)).WillOnce([](const std::string&, bool) {
         throw Error(ErrorCode::Failed, "logind said no");
     });
     Error err = errorOf([&] { e->reboot(power); });
