@@ -78,9 +78,9 @@ int verbStatus(Client& c, const Args& args) {
     };
     auto& out = Output::get();
     if (!version.empty()) {
-        std::printf("%12s: %s\n", "Staged",
-                    out.paint(Color::Green, kexecd::escapeText(version)).c_str());
-        if (origin == "simulated") row("", "(simulated: nothing is loaded into the kernel)");
+        std::printf("%12s: %s%s\n", "Staged",
+                    out.paint(Color::Green, kexecd::escapeText(version)).c_str(),
+                    origin == "simulated" ? " (simulated)" : "");
         row("Kernel", kernel);
         for (size_t i = 0; i < initrds.size(); ++i) row(i ? "" : "Initrd", initrds[i]);
         if (initrds.empty()) row("Initrd", "(none)");

@@ -413,7 +413,7 @@ void Engine::reboot(Power& power, RebootFlags flags) {
     reconcileLocked();
     publishLocked();
     const bool check = !flags.ignoreInhibitors;
-    const std::string mode = backend_.simulated() ? "simulated reboot" : "rebooting";
+    const std::string mode = power.simulated() ? "simulated reboot" : "rebooting";
     if (flags.cold) return rebootColdLocked(power, check);
     if (!staged_ && !foreign_)
         throw Error(ErrorCode::NotStaged,
@@ -455,7 +455,7 @@ void Engine::rebootColdLocked(Power& power, bool checkInhibitors) {
         }
     }
     logEvent(EventKind::Reboot, EventLevel::Notice,
-             std::string(backend_.simulated() ? "simulated reboot" : "rebooting") +
+             std::string(power.simulated() ? "simulated reboot" : "rebooting") +
                  " through the firmware (cold reboot" +
                  (unloaded.empty() ? "" : ", unloaded " + unloaded) + ") for " + currentActor().who,
              "");

@@ -15,17 +15,16 @@ class Power {
     // Starts a reboot through the firmware; `why` is for messages. Throws
     // Error when the reboot was not started.
     virtual void rebootFirmware(const std::string& why, bool checkInhibitors) = 0;
+    // Nothing really reboots: the journal says "simulated reboot".
+    virtual bool simulated() const { return false; }
 };
-
-}  // namespace kexecd
-
-namespace kexecd {
 
 // --simulate: says what would happen and does nothing.
 class SimulatedPower final : public Power {
   public:
     void rebootKexec(const std::string& version, bool checkInhibitors) override;
     void rebootFirmware(const std::string& why, bool checkInhibitors) override;
+    bool simulated() const override { return true; }
 };
 
 }  // namespace kexecd

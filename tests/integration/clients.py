@@ -141,7 +141,7 @@ print(json.dumps(dict(state, results=results, elapsed=time.monotonic() - start))
 
 SIGNATURES = {
     'ListKernels': '', 'StageNewest': 'b', 'Stage': 'ssb', 'Unstage': 'b', 'Reboot': 'b',
-    'Rescan': 'b', 'Check': '',
+    'Rescan': 'b', 'Check': '', 'RebootWithFlags': 'bt',
 }
 
 

@@ -54,7 +54,8 @@ A_STAGE = 'org.kexecd1.stage'
 A_CUSTOM = 'org.kexecd1.stage-custom'
 A_UNSTAGE = 'org.kexecd1.unstage'
 A_REBOOT = 'org.kexecd1.reboot'
-ALL_ACTIONS = [A_STAGE, A_CUSTOM, A_UNSTAGE, A_REBOOT]
+A_REBOOT_IGNORE_INHIBIT = 'org.kexecd1.reboot-ignore-inhibit'
+ALL_ACTIONS = [A_STAGE, A_CUSTOM, A_UNSTAGE, A_REBOOT, A_REBOOT_IGNORE_INHIBIT]
 
 # The sample tree (tests/fixture/sample_tree.cpp).
 NO_MODULES = '6.13.1-amd64'
@@ -88,6 +89,14 @@ NOTHING_STAGED = {
     'BootLoader': GRUB,
     'DefaultVersion': RUNNING,
     'BootLoaderCmdline': '',
+    'StagedBy': '',
+    'StagedTimestamp': 0,
+    'StagedBytes': 0,
+    # No record of an earlier shutdown in the sample: a firmware boot, and
+    # no systemd Manager on the private bus to say how long it took.
+    'BootKind': 'firmware',
+    'FirmwareUSec': 0,
+    'LoaderUSec': 0,
 }
 
 IS_ROOT = os.geteuid() == 0

@@ -26,6 +26,7 @@ every process gets DBUS_SYSTEM_BUS_ADDRESS of the private bus.
 # pylint: disable=wildcard-import,unused-wildcard-import
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -50,6 +51,9 @@ class KexecdTestCase(dbusmock.DBusTestCase):
     '''A private system bus for the class; polkitd mock and kexecd for each test.'''
 
     CONFIG = '[Stage]\nAutoStage=no\nSettleDelaySec=0.2\n'
+    # None: no --config, kexecd reads the system's files under --root.
+    # ROOT_FILES: {path under the root: text, or ('symlink', target)}.
+    ROOT_FILES = {}
     START_POLKIT = True
 
     @classmethod
@@ -82,9 +86,12 @@ class KexecdTestCase(dbusmock.DBusTestCase):
         os.chmod(self.workdir, 0o755)
         self.root = os.path.join(self.workdir, 'root')
         subprocess.run([SAMPLE_ROOT, self.root], check=True)
+        for path, content in self.ROOT_FILES.items():
+            self.put(path, content)
         self.config = os.path.join(self.workdir, 'kexecd.conf')
-        with open(self.config, 'w', encoding='utf-8') as f:
-            f.write(self.CONFIG)
+        if self.CONFIG is not None:
+            with open(self.config, 'w', encoding='utf-8') as f:
+                f.write(self.CONFIG)
         self.daemon_log = os.path.join(self.workdir, 'kexecd.log')
         self.polkit_log = os.path.join(self.workdir, 'polkitd.log')
         self.daemon = None
@@ -177,8 +184,9 @@ class KexecdTestCase(dbusmock.DBusTestCase):
             log.write(f'===== kexecd started at {time.strftime("%T")} =====\n'.encode())
             log.flush()
             self.daemon = subprocess.Popen(
-                [KEXECD, '--root', self.root, '--config', self.config, *self.DAEMON_ARGS,
-                 '--debug'],
+                [KEXECD, '--root', self.root,
+                 *(['--config', self.config] if self.CONFIG is not None else []),
+                 *self.DAEMON_ARGS, '--debug'],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env)
         deadline = time.monotonic() + 15
         while not self.bus.name_has_owner(BUS_NAME):
@@ -386,6 +394,22 @@ class KexecdTestCase(dbusmock.DBusTestCase):
     def get_all(self):
         return py(self.props.GetAll(IFACE))
 
+    def assert_staged(self, by, **expected):
+        '''All properties are NOTHING_STAGED changed by EXPECTED, with
+        StagedBy matching the regex BY, StagedTimestamp within the last
+        minute and StagedBytes the size of the staged files under the root.'''
+        props = self.get_all()
+        self.assertRegex(props.pop('StagedBy'), by)
+        stamp = props.pop('StagedTimestamp')
+        self.assertLess(abs(stamp / 1e6 - time.time()), 60, f'StagedTimestamp {stamp}')
+        files = [props['StagedKernel']] + props['StagedInitrds']
+        size = sum(os.path.getsize(self.root + f) for f in files)
+        self.assertEqual(props.pop('StagedBytes'), size)
+        want = dict(NOTHING_STAGED, **expected)
+        for k in ('StagedBy', 'StagedTimestamp', 'StagedBytes'):
+            want.pop(k)
+        self.assertEqual(props, want)
+
     def get_all_or_none(self):
         '''The properties, or None when nobody serves them.'''
         try:
@@ -403,6 +427,23 @@ class KexecdTestCase(dbusmock.DBusTestCase):
 
     def wait_for_log(self, needle, timeout=5):
         self.wait_until(lambda: needle in self.log(), timeout, f'"{needle}" in the kexecd log')
+
+    def put(self, path, content):
+        '''Writes PATH under the root (text, or ('symlink', target)), or
+        removes it when CONTENT is None.'''
+        full = self.root + path
+        os.makedirs(os.path.dirname(full), exist_ok=True)
+        if os.path.lexists(full):
+            os.unlink(full)
+        if isinstance(content, tuple):
+            os.symlink(content[1], full)
+        elif content is not None:
+            with open(full, 'w', encoding='utf-8') as f:
+                f.write(content)
+
+    def wait_for_log_re(self, pattern, timeout=5):
+        self.wait_until(lambda: re.search(pattern, self.log(), re.M), timeout,
+                        f'/{pattern}/ in the kexecd log')
 
     def assert_alive(self):
         self.assertIsNotNone(self.daemon, 'kexecd is not running')
@@ -423,10 +464,11 @@ class KexecdTestCase(dbusmock.DBusTestCase):
 
     # --- kexecctl ---------------------------------------------------------
 
-    def kexecctl(self, *args, unprivileged=True, bus_address=None):
-        '''Runs kexecctl; unprivileged=False runs it as the test's own user.'''
+    def kexecctl(self, *args, unprivileged=True, bus_address=None, env=None):
+        '''Runs kexecctl; unprivileged=False runs it as the test's own user;
+        ENV adds to its (small, fixed) environment.'''
         env = {'PATH': '/usr/sbin:/usr/bin:/sbin:/bin', 'LANG': 'C.UTF-8',
-               'DBUS_SYSTEM_BUS_ADDRESS': bus_address or self.bus_address}
+               'DBUS_SYSTEM_BUS_ADDRESS': bus_address or self.bus_address, **(env or {})}
         prefix = UNPRIV_PREFIX if unprivileged else []
         return subprocess.run(prefix + [self.kexecctl_path, *args], stdin=subprocess.DEVNULL,
                               capture_output=True, text=True, env=env, cwd='/', timeout=60)

@@ -4,6 +4,7 @@ The harness is harness.py next to this file.'''
 
 # pylint: disable=wildcard-import,unused-wildcard-import
 import os
+import signal
 import subprocess
 
 from harness import *  # noqa: F401,F403
@@ -15,11 +16,11 @@ class AutoStageTest(KexecdTestCase):
     CONFIG = '[Stage]\nAutoStage=yes\nSettleDelaySec=0.2\n'
 
     def test_staged_at_start(self):
-        self.assertEqual(self.get_all(), dict(
-            NOTHING_STAGED, AutoStage=True, Loaded=True, StagedVersion=NEWEST,
+        self.assert_staged(
+            '^AutoStage$', AutoStage=True, Loaded=True, StagedVersion=NEWEST,
             StagedKernel=f'/boot/vmlinuz-{NEWEST}', StagedInitrds=[f'/boot/initrd.img-{NEWEST}'],
             StagedCmdline=DERIVED_CMDLINE, StagedOrigin='simulated',
-            BootLoaderCmdline=DERIVED_CMDLINE))
+            BootLoaderCmdline=DERIVED_CMDLINE)
 
     def test_new_kernel_is_staged(self):
         self.assertEqual(self.get('StagedVersion'), NEWEST)
@@ -101,6 +102,47 @@ class AutoStageTest(KexecdTestCase):
         self.restart_daemon_hard()
         self.assertEqual(self.get_all(), before)
         self.assertIn(f'staged before restart: {NEWEST}', self.log())
+
+
+class SystemConfigTest(KexecdTestCase):
+    '''Without --config: /etc/kexecd.conf and the drop-in directories under
+    --root, with systemd's precedence, read again on SIGHUP.'''
+
+    CONFIG = None
+    VENDOR = '/usr/lib/kexecd.conf.d/50-vendor.conf'
+    ROOT_FILES = {
+        VENDOR: '[Stage]\nAutoStage=no\n',
+        # The administrator masks the vendor's file: AutoStage is on again,
+        # its default.
+        '/etc/kexecd.conf.d/50-vendor.conf': ('symlink', '/dev/null'),
+        '/etc/kexecd.conf.d/10-settle.conf': '[Stage]\nSettleDelaySec=0.2\n',
+    }
+
+    def reload(self):
+        with open(self.daemon_log, 'w', encoding='utf-8'):
+            pass  # the next reload's line is the only one
+        self.daemon.send_signal(signal.SIGHUP)
+        self.wait_for_log_re(r'reloaded the configuration \(AutoStage=\w+\)')
+
+    def test_drop_in_precedence(self):
+        self.assertTrue(self.get('AutoStage'), 'the masked vendor file was read')
+        self.assertEqual(self.get('StagedVersion'), NEWEST)
+
+        self.put('/etc/kexecd.conf.d/50-vendor.conf', None)
+        self.reload()
+        self.assertFalse(self.get('AutoStage'))
+
+        # /run beats /usr/lib for the same name; a later name beats both.
+        self.put('/run/kexecd.conf.d/50-vendor.conf', '[Stage]\nAutoStage=yes\n')
+        self.reload()
+        self.assertTrue(self.get('AutoStage'))
+        self.put('/run/kexecd.conf.d/50-vendor.conf', None)
+        self.put('/etc/kexecd.conf.d/90-local.conf', '[Stage]\nAutoStage=yes\n')
+        self.reload()
+        self.assertTrue(self.get('AutoStage'))
+        self.put('/etc/kexecd.conf.d/90-local.conf', None)
+        self.reload()
+        self.assertFalse(self.get('AutoStage'))
 
 
 if __name__ == '__main__':

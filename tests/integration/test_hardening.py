@@ -210,16 +210,17 @@ class LogTest(KexecdTestCase):
         '''every state change, done, failed or denied, names the caller's uid and pid'''
         self.set_policy(allowed=ALL_ACTIONS)
         c = self.client()
-        who = f'uid {c.uid} pid {c.pid} ({c.unique_name})'
+        # uid and pid, the command where /proc shows it, and the bus name.
+        who = rf'uid {c.uid} pid {c.pid} [^\n]*\({re.escape(c.unique_name)}\)'
         self.assert_ok(c.call('Stage', OLDEST, '', False), OLDEST)
-        self.wait_for_log(f'Stage {OLDEST} by {who}: done, {OLDEST}')
+        self.wait_for_log_re(rf'Stage {OLDEST} by {who}: done, {OLDEST}$')
         self.assert_ok(c.call('Unstage', False))
-        self.wait_for_log(f'Unstage by {who}: done')
+        self.wait_for_log_re(rf'Unstage by {who}: done$')
         self.assert_error(c.call('Unstage', False), E_NOT_STAGED)
-        self.wait_for_log(f'Unstage by {who} failed: nothing is staged')
+        self.wait_for_log_re(rf'Unstage by {who} failed: nothing is staged')
         self.set_policy()
         self.assert_error(c.call('Reboot', False), ACCESS_DENIED)
-        self.wait_for_log(f'denied Reboot to {who}: not authorized for {A_REBOOT}')
+        self.wait_for_log_re(rf'denied Reboot to {who}: not authorized for {A_REBOOT}')
         if IS_ROOT:
             self.manager.Rescan(False)
             self.wait_for_log(f'Rescan by uid 0 pid {os.getpid()} ')
@@ -249,12 +250,26 @@ class LifecycleTest(KexecdTestCase):
                 root.close()
                 self.clients.remove(root)
 
-    def test_sighup_is_ignored(self):
-        '''SIGHUP (a reload, to many tools) does not end kexecd'''
+    def test_sighup_reloads(self):
+        '''SIGHUP (systemctl reload) reads the configuration again; a bad one
+        changes nothing and ends nothing'''
+        self.assertFalse(self.get('AutoStage'))
+        with open(self.config, 'w', encoding='utf-8') as f:
+            f.write('[Stage]\nAutoStage=yes\nSettleDelaySec=0.2\n')
         self.daemon.send_signal(signal.SIGHUP)
-        self.wait_for_log('SIGHUP ignored')
+        self.wait_for_log('reloaded the configuration (AutoStage=yes)')
+        self.wait_until(lambda: self.get('StagedVersion') == NEWEST, 10, 'AutoStage to stage')
+        self.assertTrue(self.get('AutoStage'))
+
+        with open(self.config, 'w', encoding='utf-8') as f:
+            f.write('[Stage]\nAutoStage=maybe\n')
+        self.daemon.send_signal(signal.SIGHUP)
+        self.wait_for_log('configuration not reloaded, the old one stays in force')
+        self.assertIn('AutoStage=maybe', self.log())
         self.pump(0.3)
         self.assert_alive()
+        self.assertTrue(self.get('AutoStage'))
+        self.assertEqual(self.get('StagedVersion'), NEWEST)
         self.assertEqual(self.stop_daemon(), 0)
 
     def test_bus_lost_then_activated_again(self):
@@ -369,6 +384,63 @@ class LogindFaultTest(KexecdTestCase):
         self.assertEqual([[int(a) for a in args] for _t, args in calls], [[3]])
         self.wait_for_log(f'rebooting into {OLDEST} (kexec, through logind)')
         self.assertEqual(self.get_all(), before)
+
+    def start_logind(self):
+        '''A logind mock whose RebootWithFlags records its calls.'''
+        logind = self.spawn_server(LOGIND_NAME, '/org/freedesktop/login1',
+                                   'org.freedesktop.login1.Manager', system_bus=True,
+                                   stdout=subprocess.DEVNULL)
+        self.addCleanup(logind.wait)
+        self.addCleanup(logind.terminate)
+        mock = dbus.Interface(self.bus.get_object(LOGIND_NAME, '/org/freedesktop/login1'),
+                              dbusmock.MOCK_IFACE)
+        mock.AddMethod('org.freedesktop.login1.Manager', 'RebootWithFlags', 't', '', '')
+        return mock
+
+    def test_cold_reboot_asks_logind_before_unstaging(self):
+        '''RebootWithFlags(cold): a refused reboot keeps the staged kernel; an
+        accepted one unloads it, so the reboot goes through the firmware'''
+        self.admin('Stage', OLDEST, '', False)
+        before = self.get_all()
+        self.set_policy(allowed=[A_REBOOT])
+        c = self.client()
+        r = c.call('RebootWithFlags', False, 1)
+        self.assert_error(r, E_FAILED, 'logind (org.freedesktop.login1) is not running')
+        self.assertEqual(self.get_all(), before)
+
+        mock = self.start_logind()
+        self.assert_ok(c.call('RebootWithFlags', False, 1))
+        # Inhibitors checked, no kexec flag: a firmware reboot.
+        calls = mock.GetMethodCalls('RebootWithFlags')
+        self.assertEqual([[int(a) for a in args] for _t, args in calls], [[1]])
+        self.assertEqual(self.get('StagedVersion'), '')
+        self.assertFalse(self.get('Loaded'))
+        self.wait_for_log(f'rebooting through the firmware (cold reboot, unloaded {OLDEST})')
+
+    def test_ignore_inhibitors_needs_its_own_action(self):
+        '''-i: a separate polkit action, and logind is told not to check'''
+        self.admin('Stage', OLDEST, '', False)
+        mock = self.start_logind()
+        self.set_policy(allowed=[A_REBOOT])
+        c = self.client()
+        r = c.call('RebootWithFlags', False, 2)
+        self.assert_error(r, ACCESS_DENIED, A_REBOOT_IGNORE_INHIBIT)
+        self.assert_error(c.call('RebootWithFlags', False, 4), E_INVALID, 'unknown')
+        self.assertEqual(mock.GetMethodCalls('RebootWithFlags'), [])
+
+        self.set_policy(allowed=[A_REBOOT, A_REBOOT_IGNORE_INHIBIT])
+        self.assert_ok(c.call('RebootWithFlags', False, 2))
+        self.assert_ok(c.call('RebootWithFlags', False, 3))
+        calls = mock.GetMethodCalls('RebootWithFlags')
+        # kexec without the inhibitor check (2), then a cold one likewise (0).
+        self.assertEqual([[int(a) for a in args] for _t, args in calls], [[2], [0]])
+        # kexecctl passes its options through as these flags.
+        mock.ClearCalls()
+        p = self.kexecctl('reboot', '--cold', '--ignore-inhibitors')
+        self.assert_exit(p, 0)
+        self.assertEqual(p.stdout, 'Rebooting through the firmware.\n')
+        calls = mock.GetMethodCalls('RebootWithFlags')
+        self.assertEqual([[int(a) for a in args] for _t, args in calls], [[0]])
 
     def test_refused_without_a_private_bus(self):
         '''--simulate-with-logind will not start unless the bus is a private one'''

@@ -4,6 +4,7 @@ harness is harness.py next to this file.'''
 
 # pylint: disable=wildcard-import,unused-wildcard-import
 import json
+import subprocess
 
 from harness import *  # noqa: F401,F403
 
@@ -56,7 +57,16 @@ class KexecctlTest(KexecdTestCase):
             'loaded': False, 'staged_version': '', 'staged_kernel': '', 'staged_initrds': [],
             'staged_cmdline': '', 'staged_origin': '', 'newest_version': NEWEST,
             'running_version': RUNNING, 'auto_stage': False, 'boot_loader': GRUB,
-            'default_version': RUNNING, 'boot_loader_cmdline': '', 'cmdline_drift': []})
+            'default_version': RUNNING, 'boot_loader_cmdline': '', 'cmdline_drift': [],
+            'staged_by': '', 'staged_timestamp_usec': 0, 'staged_bytes': 0,
+            'boot_kind': 'firmware', 'firmware_usec': 0, 'loader_usec': 0})
+        self.assertIn('Last boot: through the firmware', self.kexecctl('status').stdout)
+        # --json=short: one line, as systemd's tools print it.
+        p = self.kexecctl('status', '--json=short')
+        self.assert_exit(p, 0)
+        self.assertEqual(p.stdout.count('\n'), 1)
+        self.assertEqual(json.loads(p.stdout)['newest_version'], NEWEST)
+        self.assertEqual(self.kexecctl('status', '--json=off').stdout, self.kexecctl().stdout)
 
         self.admin('StageNewest', False)
         p = self.kexecctl('status')
@@ -66,11 +76,36 @@ class KexecctlTest(KexecdTestCase):
         self.assertIn(f'Cmdline: {DERIVED_CMDLINE}\n', p.stdout)
         self.assertIn('Loaded: yes\n', p.stdout)
         self.assertIn("'kexecctl reboot' boots it", p.stdout)
+        # Who staged it and when, and what it holds.
+        self.assertRegex(p.stdout, r'Staged by: uid \d+ pid \d+ .*\(:1\.\d+\), '
+                                   r'\w{3} \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \w+; \d+s ago\n')
+        self.assertRegex(p.stdout, r'Memory: \d+(\.\d)?[BKMG] \(kernel and initrds')
+        self.assertNotIn('\x1b[', p.stdout, 'colours on a pipe')
+        # --no-legend drops the hint. Colours: on a terminal unless NO_COLOR;
+        # SYSTEMD_COLORS decides over both, as in systemd.
+        self.assertNotIn("'kexecctl reboot' boots it", self.kexecctl('--no-legend').stdout)
+        green = f'\x1b[0;32m{NEWEST}\x1b[0m'
+        self.assertIn(green, self.kexecctl(env={'SYSTEMD_COLORS': '1'}).stdout)
+        self.assertIn(green, self.on_terminal())
+        self.assertNotIn('\x1b[', self.on_terminal(NO_COLOR='1'))
+        self.assertIn(green, self.on_terminal(NO_COLOR='1', SYSTEMD_COLORS='yes'))
+        self.assertNotIn('\x1b[', self.on_terminal(SYSTEMD_COLORS='0'))
         j = json.loads(self.kexecctl('--json').stdout)
         self.assertEqual((j['staged_version'], j['staged_origin'], j['loaded'],
                           j['staged_cmdline'], j['staged_initrds']),
                          (NEWEST, 'simulated', True, DERIVED_CMDLINE,
                           [f'/boot/initrd.img-{NEWEST}']))
+
+    def on_terminal(self, **env):
+        '''kexecctl status's output with a terminal (script(1)'s pty) as stdout.'''
+        env = {'PATH': '/usr/bin:/bin', 'LANG': 'C.UTF-8', 'TERM': 'xterm',
+               'DBUS_SYSTEM_BUS_ADDRESS': self.bus_address, **env}
+        p = subprocess.run(['script', '-qec', f'{self.kexecctl_path} --no-pager status',
+                            '/dev/null'], stdin=subprocess.DEVNULL, capture_output=True,
+                           text=True, env=env, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn('Staged:', p.stdout)
+        return p.stdout
 
     def test_stage_unstage_reboot(self):
         self.set_policy(allowed=ALL_ACTIONS)
@@ -116,6 +151,15 @@ class KexecctlTest(KexecdTestCase):
         self.assert_exit(self.kexecctl('stage', '--cmdline='), 2)
         self.assert_exit(self.kexecctl('unstage', '--cmdline=quiet'), 2)
         self.assert_exit(self.kexecctl('frobnicate'), 2)
+        # A bad option: one line naming it, as systemctl does, not the help.
+        for args, said in ((('--frobnicate',), "'--frobnicate'"), (('-z',), "-- 'z'"),
+                           (('--json=yaml', 'status'), 'yaml')):
+            with self.subTest(args=args):
+                p = self.kexecctl(*args)
+                self.assert_exit(p, 2)
+                self.assertEqual(p.stderr.count('\n'), 1, p.stderr)
+                self.assertIn(said, p.stderr)
+                self.assertEqual(p.stdout, '')
         self.assertEqual(self.get_all(), NOTHING_STAGED)
 
     def test_no_ask_password(self):

@@ -73,11 +73,12 @@ class ApiTest(KexecdTestCase):
 
         self.assert_ok(c.call('StageNewest', False), NEWEST)
         self.wait_for_signal(StagedVersion=NEWEST, Loaded=True, StagedOrigin='simulated')
-        self.assertEqual(self.get_all(), dict(
-            NOTHING_STAGED, Loaded=True, StagedVersion=NEWEST,
+        # Who asked: the unprivileged client's uid and pid, and its bus name.
+        self.assert_staged(
+            rf'^uid {UNPRIV_UID} pid \d+ .*\(:1\.\d+\)$', Loaded=True, StagedVersion=NEWEST,
             StagedKernel=f'/boot/vmlinuz-{NEWEST}', StagedInitrds=[f'/boot/initrd.img-{NEWEST}'],
             StagedCmdline=DERIVED_CMDLINE, StagedOrigin='simulated',
-            BootLoaderCmdline=DERIVED_CMDLINE))
+            BootLoaderCmdline=DERIVED_CMDLINE)
         self.assertIn(f'staged {NEWEST}', self.log())
 
         self.signals.clear()

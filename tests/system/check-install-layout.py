@@ -72,6 +72,9 @@ expected = [
     (f'{mandir}/man8/kexecd.8', DATA),
     (f'{mandir}/man1/kexecctl.1', DATA),
     (f'{mandir}/man5/kexecd.conf.5', DATA),
+    (f'{datadir}/bash-completion/completions/kexecctl', DATA),
+    (f'{datadir}/zsh/site-functions/_kexecctl', DATA),
+    (f'{datadir}/fish/vendor_completions.d/kexecctl.fish', DATA),
 ]
 
 failures = []

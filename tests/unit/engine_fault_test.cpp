@@ -84,8 +84,9 @@ TEST_P(HostileStateTest, IsIgnoredWithoutCrashOrHang) {
     if (kind == "fifo") {
         ASSERT_EQ(::mkfifo(stateFile().c_str(), 0600), 0);
     } else if (kind == "symlink") {
-        tree_.file("/etc/victim.json",
-                   stateToJson(Staged{kNew, "/boot/vmlinuz-" + kNew, {}, "x", false, false, {}, {}, 0}));
+        tree_.file(
+            "/etc/victim.json",
+            stateToJson(Staged{kNew, "/boot/vmlinuz-" + kNew, {}, "x", false, false, {}, {}, 0}));
         fs::create_symlink(host("/etc/victim.json"), stateFile());
     } else if (kind == "directory") {
         fs::create_directories(stateFile());
