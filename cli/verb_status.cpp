@@ -44,6 +44,7 @@ int verbStatus(Client& c, const Args& args) {
     auto bootKind = get<std::string>(p, "BootKind");
     auto firmwareUsec = get<uint64_t>(p, "FirmwareUSec");
     auto loaderUsec = get<uint64_t>(p, "LoaderUSec");
+    auto fleetState = get<std::string>(p, "FleetState");  // "" without a coordinator
     std::vector<std::string> drift;
     if (!version.empty() && !bootLoaderCmdline.empty())
         drift = kexecd::cmdlineDiff(bootLoaderCmdline, cmdline);
@@ -67,7 +68,8 @@ int verbStatus(Client& c, const Args& args) {
                             {"staged_bytes", stagedBytes},
                             {"boot_kind", bootKind},
                             {"firmware_usec", firmwareUsec},
-                            {"loader_usec", loaderUsec}};
+                            {"loader_usec", loaderUsec},
+                            {"fleet_state", fleetState}};
         printJson(j, c.opts().json);
         return kOk;
     }
@@ -134,6 +136,7 @@ int verbStatus(Client& c, const Args& args) {
                         : "through the firmware (its time is unknown: systemd measures it on "
                           "UEFI only)");
     }
+    if (!fleetState.empty()) row("Fleet", fleetState);
 
     if (!c.opts().legend) return kOk;
     if (version.empty() && origin != "foreign" && !newest.empty())
