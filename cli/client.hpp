@@ -20,7 +20,8 @@ enum Exit : int {
     kDenied = 4,       // polkit said no
     kUnreachable = 5,  // kexecd is not running / not reachable
     kNoSlot = 6,       // [Fleet] every reboot slot is held (reboot --no-wait)
-    kCoordinatorUnavailable = 7,  // [Fleet] etcd / the FleetLock server cannot be reached
+    // [Fleet] etcd, or the FleetLock server, cannot be reached
+    kCoordinatorUnavailable = 7,
 };
 
 struct Options {
@@ -31,9 +32,9 @@ struct Options {
     bool interactive = true;  // --no-ask-password clears it
     bool quiet = false;
     bool cold = false;
-    bool noWait = false;       // reboot --no-wait
-    bool ifNeeded = false;     // reboot --if-needed
-    bool fallbackCold = false; // reboot --fallback-cold
+    bool noWait = false;        // reboot --no-wait
+    bool ifNeeded = false;      // reboot --if-needed
+    bool fallbackCold = false;  // reboot --fallback-cold
     std::optional<std::string> cmdline;
 };
 

@@ -50,7 +50,8 @@ int verbReboot(Client& c, const Args& args) {
     if (c.opts().ifNeeded) {
         bool needed = false;
         std::string reason;
-        c.manager().proxy()
+        c.manager()
+            .proxy()
             .callMethod("RebootNeeded")
             .onInterface("org.kexecd1.Manager")
             .storeResultsTo(needed, reason);

@@ -136,7 +136,23 @@ int verbStatus(Client& c, const Args& args) {
                         : "through the firmware (its time is unknown: systemd measures it on "
                           "UEFI only)");
     }
-    if (!fleetState.empty()) row("Fleet", fleetState);
+    if (!fleetState.empty()) {
+        row("Fleet", fleetState);
+        // Who holds the group's slots, as the coordinator says: a node that
+        // did not come back is named on every node.
+        try {
+            auto j = nlohmann::json::parse(c.manager().FleetStatus(), nullptr, false);
+            if (j.is_object() && j.value("total_slots", nlohmann::json()).is_number()) {
+                std::string held = std::to_string(j["holders"].size()) + "/" +
+                                   std::to_string(j["total_slots"].get<unsigned>()) + " held";
+                for (size_t i = 0; i < j["holders"].size(); ++i)
+                    held += (i ? ", " : " by ") + j["holders"][i].get<std::string>();
+                row("Slots", held);
+            }
+        } catch (const sdbus::Error& e) {
+            row("Slots", "(unknown: " + e.getMessage() + ")");
+        }
+    }
 
     if (!c.opts().legend) return kOk;
     if (version.empty() && origin != "foreign" && !newest.empty())

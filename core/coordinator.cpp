@@ -158,8 +158,8 @@ class FleetLockCoordinator final : public Coordinator {
     std::optional<Semaphore> semaphore() override { return std::nullopt; }
 
   private:
-    inline static const std::vector<std::string> kHeaders = {
-        "fleet-lock-protocol: true", "Content-Type: application/json"};
+    inline static const std::vector<std::string> kHeaders = {"fleet-lock-protocol: true",
+                                                             "Content-Type: application/json"};
 
     std::string body(const std::string& id) const {
         return nlohmann::json{{"client_params", {{"id", id}, {"group", group_}}}}.dump();
@@ -175,7 +175,8 @@ class FleetLockCoordinator final : public Coordinator {
                 return it != j.end() && it->is_string() ? escapeText(it->get<std::string>()) : "";
             };
             std::string kind = text("kind"), value = text("value");
-            if (!kind.empty() || !value.empty()) why += ": " + kind + (value.empty() ? "" : ": ") + value;
+            if (!kind.empty() || !value.empty())
+                why += ": " + kind + (value.empty() ? "" : ": ") + value;
         }
         return why;
     }

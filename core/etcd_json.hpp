@@ -22,8 +22,8 @@ struct KeyValue {
 };
 
 struct RangeResult {
-    int64_t revision = 0;         // the store's revision when it answered
-    std::optional<KeyValue> kv;   // nullopt: no such key
+    int64_t revision = 0;        // the store's revision when it answered
+    std::optional<KeyValue> kv;  // nullopt: no such key
 };
 
 // Body for /v3/kv/range reading one key.

@@ -57,9 +57,8 @@ std::string Fleet::nodeId() const {
     if (!config_.nodeId.empty()) return config_.nodeId;
     std::string id = firstWord(readSmallFile(root_.path("/etc/machine-id"), 4096));
     if (id.empty())
-        throw Error(ErrorCode::Failed,
-                    "no [Fleet] NodeId= and no machine ID in " +
-                        root_.display(root_.path("/etc/machine-id")));
+        throw Error(ErrorCode::Failed, "no [Fleet] NodeId= and no machine ID in " +
+                                           root_.display(root_.path("/etc/machine-id")));
     return id;
 }
 
@@ -114,7 +113,8 @@ void Fleet::stop() {
 
 void Fleet::acquire(bool wait) {
     if (!enabled()) return;
-    std::lock_guard op(opMutex_);
+    // opMutex_ is held for each step, never across a wait: a FleetRelease
+    // of the dead node this one waits for must get through.
     {
         std::lock_guard lock(mutex_);
         cancelled_ = false;
@@ -127,9 +127,23 @@ void Fleet::acquire(bool wait) {
     for (;;) {
         TakeResult r;
         try {
+            std::lock_guard op(opMutex_);
             r = coordinator_->take(id);
             reached = true;
+            if (r.taken) {
+                // Recorded after the take: a crash in between leaves a slot
+                // held and no record, which keeps the rollout halted (safe)
+                // rather than let two nodes down. No record, no reboot.
+                FleetRecord rec{bootId(), group, id, nowUsec()};
+                try {
+                    writeFileAtomic(root_.path(kFleetRecordFile), fleetRecordToJson(rec), 0644);
+                } catch (const Error&) {
+                    coordinator_->release(id);
+                    throw;
+                }
+            }
         } catch (const Error& e) {
+            if (e.code() != ErrorCode::CoordinatorUnavailable) throw;
             // Unreachable at the first try: fail, the node does not reboot.
             // Once waiting, an outage (etcd restarted) only prolongs the wait.
             if (!reached || !wait) {
@@ -157,11 +171,6 @@ void Fleet::acquire(bool wait) {
         }
         delay = std::min(backoff_.cap, delay * 2);
     }
-    // Recorded after the take: a crash in between leaves a slot held and
-    // no record, which keeps the rollout halted (safe) rather than let two
-    // nodes down.
-    FleetRecord rec{bootId(), group, id, nowUsec()};
-    writeFileAtomic(root_.path(kFleetRecordFile), fleetRecordToJson(rec), 0644);
     setState("holding a reboot slot in group " + group);
     spdlog::info("took a reboot slot in group {} as {}", group, id);
 }
@@ -175,9 +184,10 @@ void Fleet::abandon() noexcept {
         setState("idle (group " + config_.group + ")");
         spdlog::info("the reboot did not happen: gave the reboot slot back");
     } catch (const std::exception& e) {
-        spdlog::error("the reboot did not happen, and the slot could not be given back: {}; "
-                      "free it with 'kexecctl fleet release'",
-                      e.what());
+        spdlog::error(
+            "the reboot did not happen, and the slot could not be given back: {}; "
+            "free it with 'kexecctl fleet release'",
+            e.what());
     }
 }
 
@@ -207,13 +217,19 @@ bool Fleet::releaseAfterBoot(const std::function<std::string()>& systemState,
         if (up) {
             try {
                 std::lock_guard op(opMutex_);
+                // A reboot asked for meanwhile may have taken the slot for
+                // this boot: then it is not this function's to give back.
+                auto now = loadRecord();
+                if (!now || now->bootId == bootId()) return !now;
                 coordinator_->release(rec->nodeId);
                 std::error_code ec;
                 std::filesystem::remove(root_.path(kFleetRecordFile), ec);
                 setState("idle (group " + config_.group + ")");
                 logEvent(EventKind::Reboot, EventLevel::Notice,
-                         "the system is " + s + " after the reboot: released the reboot slot in "
-                         "group " + group,
+                         "the system is " + s +
+                             " after the reboot: released the reboot slot in "
+                             "group " +
+                             group,
                          "", "");
                 return true;
             } catch (const Error& e) {
@@ -227,9 +243,10 @@ bool Fleet::releaseAfterBoot(const std::function<std::string()>& systemState,
         if (std::chrono::steady_clock::now() >= deadline) break;
         if (!sleepFor(poll)) return false;
     }
-    spdlog::error("the system did not come up within {} min ({}): keeping the reboot slot in "
-                  "group {}, so the rollout halts here; free it with 'kexecctl fleet release'",
-                  std::chrono::duration_cast<std::chrono::minutes>(limit).count(), last, group);
+    spdlog::error(
+        "the system did not come up within {} min ({}): keeping the reboot slot in "
+        "group {}, so the rollout halts here; free it with 'kexecctl fleet release'",
+        std::chrono::duration_cast<std::chrono::minutes>(limit).count(), last, group);
     setState("holding a reboot slot in group " + group + ": the system did not come up (" + last +
              ")");
     return false;

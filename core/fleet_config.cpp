@@ -25,7 +25,9 @@ bool validUrl(std::string_view u) {
            u.find_first_of(" \t\"'\\") == std::string_view::npos;
 }
 
-bool absolutePath(std::string_view p) { return p.empty() || p.front() == '/'; }
+bool absolutePath(std::string_view p) {
+    return p.empty() || p.front() == '/';
+}
 
 }  // namespace
 
@@ -104,9 +106,9 @@ bool applyFleetKey(FleetConfig& c, std::string_view key, const std::string& val,
         return true;
     }
     std::string* path = key == "TrustedCA"           ? &c.trustedCA
-                         : key == "ClientCertificate" ? &c.clientCertificate
-                         : key == "ClientKey"         ? &c.clientKey
-                                                      : nullptr;
+                        : key == "ClientCertificate" ? &c.clientCertificate
+                        : key == "ClientKey"         ? &c.clientKey
+                                                     : nullptr;
     if (path) {
         if (!absolutePath(val)) return bad("is not an absolute path");
         *path = val;

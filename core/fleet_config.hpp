@@ -17,7 +17,7 @@ struct FleetConfig {
     // Only used when this node creates the group's semaphore: a semaphore
     // that exists keeps its own total (airlock's rule).
     unsigned slots = 1;
-    std::string nodeId;  // "" = the machine ID, read under --root
+    std::string nodeId;                                   // "" = the machine ID, read under --root
     std::string trustedCA, clientCertificate, clientKey;  // paths as the system sees them
     bool releaseWhenDegraded = false;
     bool enabled() const { return coordinator != CoordinatorKind::None; }

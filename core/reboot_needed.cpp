@@ -21,8 +21,7 @@ RebootNeed rebootNeeded(const Root& root, const Status& s) {
         }
         return {true, "/run/reboot-required exists" + (pkgs.empty() ? "" : " (" + pkgs + ")")};
     }
-    if (!staged)
-        return {false, "nothing newer is staged and /run/reboot-required does not exist"};
+    if (!staged) return {false, "nothing newer is staged and /run/reboot-required does not exist"};
     return {false, "the staged kernel " + s.stagedVersion + " is not newer than the running " +
                        s.runningVersion + ", and /run/reboot-required does not exist"};
 }

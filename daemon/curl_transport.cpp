@@ -26,7 +26,9 @@ std::string underRoot(const Root& root, const std::string& p) {
 
 }  // namespace
 
-void initCurl() { curl_global_init(CURL_GLOBAL_DEFAULT); }
+void initCurl() {
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+}
 
 CurlTransport::CurlTransport(const Root& root, const FleetConfig& c,
                              std::chrono::milliseconds timeout)

@@ -316,10 +316,10 @@ int main(int argc, char** argv) {
     try {
         config = readConfig(opt, root);
         if (config.fleet.enabled() && config.fleet.endpoints.empty())
-            throw Error(ErrorCode::InvalidArgument,
-                        "[Fleet] Coordinator=" +
-                            std::string(coordinatorName(config.fleet.coordinator)) +
-                            " needs Endpoints=");
+            throw Error(
+                ErrorCode::InvalidArgument,
+                "[Fleet] Coordinator=" + std::string(coordinatorName(config.fleet.coordinator)) +
+                    " needs Endpoints=");
     } catch (const Error& e) {
         spdlog::critical("bad configuration: {}", e.what());
         return 78;  // EX_CONFIG

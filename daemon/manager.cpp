@@ -468,7 +468,9 @@ void ManagerObject::FleetRelease(sdbus::Result<>&& result, bool interactive, std
         return replyError(result, sdbus::Error("org.kexecd1.Error.InvalidArgument",
                                                "not a node id: " + forBus(escapeText(id))));
     Request req{"FleetRelease " + (id.empty() ? std::string("(this node)") : id),
-                authorizationFor("FleetRelease"), interactive, {}};
+                authorizationFor("FleetRelease"),
+                interactive,
+                {}};
     if (!id.empty()) req.details["node"] = id;
     dispatch(std::move(result), std::move(req), [this, id] {
         if (!fleet_.release(id))

@@ -233,7 +233,7 @@ SYSTEMD_POLICY = f'''<policy user="root">
 class Node:
     '''One machine: sample root, private system bus, systemd stand-in, kexecd.'''
 
-    def __init__(self, workdir, name, fleet_conf, system_state='running'):
+    def __init__(self, workdir, name, fleet_conf, system_state='running', auto_stage=True):
         self.name = name
         self.dir = os.path.join(workdir, name)
         os.makedirs(self.dir)
@@ -241,7 +241,7 @@ class Node:
         subprocess.run([SAMPLE_ROOT, self.root], check=True)
         self.config = os.path.join(self.dir, 'kexecd.conf')
         with open(self.config, 'w', encoding='utf-8') as f:
-            f.write('[Stage]\nAutoStage=yes\nSettleDelaySec=0.2\n'
+            f.write(f'[Stage]\nAutoStage={"yes" if auto_stage else "no"}\nSettleDelaySec=0.2\n'
                     f'[Fleet]\nNodeId={name}\n{fleet_conf}')
         self.log_path = os.path.join(self.dir, 'kexecd.log')
         sock = os.path.join(self.dir, 'bus')
@@ -267,6 +267,20 @@ class Node:
         self.daemon = None
         self.boots = 0
         self.log_offset = 0
+
+    def start_logind(self):
+        '''python-dbusmock's logind on this node's bus, recording its calls.'''
+        self.logind_log = os.path.join(self.dir, 'logind-mock.log')
+        with open(self.logind_log, 'ab') as log:
+            self.logind = subprocess.Popen(
+                [PYTHON, '-m', 'dbusmock', '--system', '--template', 'logind'],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=self.env)
+        wait_until(lambda: self.bus.name_has_owner('org.freedesktop.login1'), 15,
+                   'the logind mock')
+
+    def logind_calls(self):
+        with open(self.logind_log, encoding='utf-8', errors='replace') as f:
+            return f.read()
 
     def set_system_state(self, state):
         mock = self.bus.get_object(SYSTEMD_NAME, '/org/freedesktop/systemd1')
@@ -350,8 +364,9 @@ class Node:
             self.stop()
         except AssertionError:
             pass
-        if self.systemd.poll() is None:
-            self.systemd.terminate()
-            self.systemd.wait(10)
+        for p in (self.systemd, getattr(self, 'logind', None)):
+            if p and p.poll() is None:
+                p.terminate()
+                p.wait(10)
         self.bus.close()
         os.kill(self.bus_pid, signal.SIGTERM)

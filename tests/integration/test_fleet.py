@@ -147,6 +147,7 @@ class FleetTestCase(unittest.TestCase):
         status = rest[0].kexecctl('status')
         self.assertIn('Fleet: waiting for a reboot slot in group default: 1/1 held by '
                       + first.name, ' '.join(status.stdout.split()))
+        self.assertIn('Slots: 1/1 held by ' + first.name, ' '.join(status.stdout.split()))
         p = rest[0].kexecctl('fleet', 'release', first.name)
         self.assertEqual(p.returncode, 0, p.stderr)
         # The waiting kexecctl calls go on by themselves.
@@ -268,6 +269,40 @@ class FleetTestCase(unittest.TestCase):
         p = late.kexecctl('reboot', '--no-wait')
         self.assertEqual(p.returncode, 6, p.stderr)
         self.assertIn('failed_lock: all 1 semaphore slots currently locked', p.stderr)
+
+    # --- kured, the autoreboot timer ----------------------------------------
+
+    def test_kured_reboot_command_and_if_needed(self):
+        '''kured's --reboot-command "kexecctl reboot --fallback-cold": a kexec
+        when a kernel is staged, a firmware reboot otherwise; --if-needed'''
+        n = Node(self.tmp, 'kured0', '', auto_stage=False)
+        self.nodes.append(n)
+        n.start()
+        n.start_logind()
+        # Nothing staged, nothing required: --if-needed does nothing, exit 0.
+        p = n.kexecctl('reboot', '--if-needed')
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn('No reboot needed: nothing newer is staged', p.stdout)
+        self.assertFalse(n.rebooted())
+        # Nothing staged: through the firmware (logind's Reboot), never a failure.
+        p = n.kexecctl('reboot', '--fallback-cold')
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn('Rebooting through the firmware', p.stdout)
+        self.assertIn('Reboot', n.logind_calls())
+        self.assertFalse(n.rebooted())
+        # /run/reboot-required (Debian, Ubuntu) is a reason too.
+        with open(os.path.join(n.root, 'run/reboot-required'), 'w', encoding='utf-8') as f:
+            f.write('*** System restart required ***\n')
+        p = n.kexecctl('reboot', '--if-needed', '--fallback-cold')
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn('Reboot needed: /run/reboot-required exists', p.stdout)
+        os.unlink(os.path.join(n.root, 'run/reboot-required'))
+        # A kernel staged: the same command kexecs.
+        p = n.kexecctl('stage')
+        self.assertEqual(p.returncode, 0, p.stderr)
+        p = n.kexecctl('reboot', '--fallback-cold')
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertTrue(n.rebooted())
 
 
 def main():

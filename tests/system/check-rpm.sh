@@ -23,10 +23,11 @@ for want in /usr/libexec/kexecd /usr/bin/kexecctl \
     /usr/share/dbus-1/system-services/org.kexecd1.service \
     /usr/share/polkit-1/actions/org.kexecd1.policy \
     /etc/kexecd.conf /usr/lib/kernel/install.d/90-kexecd.install \
-    /usr/share/licenses/kexecd/LICENSE; do
+    /usr/share/licenses/kexecd/LICENSE /usr/share/kexecd/fleet-network.conf; do
     printf '%s\n' "$files" | grep -qx "$want" || { echo "FAIL: $want missing from $rpm" >&2; status=1; }
 done
-for unit in kexecd.service kexecd-verify.service; do
+for unit in kexecd.service kexecd-verify.service kexecd-autoreboot.service \
+    kexecd-autoreboot.timer; do
     printf '%s\n' "$files" | grep -q "/systemd/system/$unit\$" ||
         { echo "FAIL: $unit missing from $rpm" >&2; status=1; }
 done

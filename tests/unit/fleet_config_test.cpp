@@ -40,9 +40,9 @@ TEST_F(ConfigTest, FleetEveryKey) {
 }
 
 TEST_F(ConfigTest, FleetBadValuesStopWithFileAndLine) {
-    for (auto bad : {"Coordinator=zookeeper", "Group=a/b", "Group=", "Slots=0", "Slots=x",
-                     "Endpoints=ftp://x", "NodeId=a b", "TrustedCA=relative.pem",
-                     "ReleaseWhenDegraded=maybe"}) {
+    for (auto bad :
+         {"Coordinator=zookeeper", "Group=a/b", "Group=", "Slots=0", "Slots=x", "Endpoints=ftp://x",
+          "NodeId=a b", "TrustedCA=relative.pem", "ReleaseWhenDegraded=maybe"}) {
         write("kexecd.conf", std::string("[Fleet]\n") + bad + "\n");
         try {
             load();

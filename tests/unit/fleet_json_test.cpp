@@ -45,7 +45,8 @@ TEST(Semaphore, KeyIsAirlocks) {
 }
 
 TEST(EtcdJson, Base64RoundTrips) {
-    for (std::string s : {"", "a", "ab", "abc", "abcd", std::string("\0\xff\x10", 3)})
+    for (std::string s :
+         std::vector<std::string>{"", "a", "ab", "abc", "abcd", std::string("\0\xff\x10", 3)})
         EXPECT_EQ(etcd::base64Decode(etcd::base64Encode(s)), s);
     EXPECT_EQ(etcd::base64Encode("foo"), "Zm9v");
     EXPECT_EQ(etcd::base64Encode("fo"), "Zm8=");
@@ -93,5 +94,11 @@ TEST(EtcdJson, ParsesTxnAndErrors) {
     for (auto bad : {"", "null", R"({"succeeded":"yes"})", R"({"kvs":{}})",
                      R"({"kvs":[{"value":"!!","version":"1"}]})",
                      R"({"kvs":[{"value":"dg==","version":"x"}]})"})
-        EXPECT_THROW({ etcd::parseTxn(bad); etcd::parseRange(bad); }, Error) << bad;
+        EXPECT_THROW(
+            {
+                etcd::parseTxn(bad);
+                etcd::parseRange(bad);
+            },
+            Error)
+            << bad;
 }

@@ -1,5 +1,7 @@
 // The coordinators over a fake transport (etcd in memory, a FleetLock
 // double), and the node's flow: take, record, release after boot.
+#include "fleet.hpp"
+
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -9,7 +11,6 @@
 
 #include "error.hpp"
 #include "fake_etcd.hpp"
-#include "fleet.hpp"
 #include "temp_dir.hpp"
 
 using namespace kexecd;
@@ -28,7 +29,9 @@ FleetConfig etcdConfig(unsigned slots = 2) {
 
 const std::string kKey = semaphoreKey("g");
 
-Semaphore stored(FakeEtcd& e) { return parseSemaphore(e.kvs.at(kKey).value); }
+Semaphore stored(FakeEtcd& e) {
+    return parseSemaphore(e.kvs.at(kKey).value);
+}
 
 void writeFile(const std::filesystem::path& p, const std::string& text) {
     std::filesystem::create_directories(p.parent_path());
@@ -136,7 +139,8 @@ struct FleetLockDouble final : HttpTransport {
                 holders.insert(id);
                 return {200, ""};
             }
-            return {409, R"({"kind":"failed_lock","value":"all 1 semaphore slots currently locked"})"};
+            return {409,
+                    R"({"kind":"failed_lock","value":"all 1 semaphore slots currently locked"})"};
         }
         holders.erase(id);
         return {200, ""};
@@ -171,9 +175,9 @@ class FleetFlow : public ::testing::Test {
         writeFile(root.path("/proc/sys/kernel/random/boot_id"), "boot-1\n");
     }
     std::unique_ptr<Fleet> make(FleetConfig c = etcdConfig(1)) {
-        return std::make_unique<Fleet>(root, c, makeCoordinator(c, etcd),
-                                       Backoff{std::chrono::milliseconds(1),
-                                               std::chrono::milliseconds(5)});
+        return std::make_unique<Fleet>(
+            root, c, makeCoordinator(c, etcd),
+            Backoff{std::chrono::milliseconds(1), std::chrono::milliseconds(5)});
     }
 };
 
@@ -193,9 +197,8 @@ TEST_F(FleetFlow, TakesRecordsAndReleasesAfterBootOnceRunning) {
     writeFile(root.path("/proc/sys/kernel/random/boot_id"), "boot-2\n");
     auto after = make();
     int polls = 0;
-    EXPECT_TRUE(after->releaseAfterBoot(
-        [&] { return ++polls < 3 ? "starting" : "running"; }, std::chrono::seconds(5),
-        std::chrono::milliseconds(1)));
+    EXPECT_TRUE(after->releaseAfterBoot([&] { return ++polls < 3 ? "starting" : "running"; },
+                                        std::chrono::seconds(5), std::chrono::milliseconds(1)));
     EXPECT_EQ(polls, 3);
     EXPECT_FALSE(stored(*etcd).holds("0123abcd"));
     EXPECT_FALSE(std::filesystem::exists(root.path(kFleetRecordFile)));
