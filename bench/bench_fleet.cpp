@@ -6,9 +6,11 @@
 // slot for a simulated reboot and boot, then gives it back, as the daemon
 // does; the nodes back off as the daemon does (capped, jittered).
 // Run: build/bench/kexecd-bench-fleet [NODES] [SLOTS] [HOLD_MS]
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
+#include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -85,19 +87,25 @@ pid_t startEtcd(const fs::path& dir, std::string* url) {
                                      "--initial-cluster",
                                      "bench=" + peer,
                                      "--log-level",
-                                     "error",
-                                     "--log-outputs",
-                                     (dir / "etcd.log").string()};
+                                     "error"};
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
+    // Its log goes to a file next to its data, not into the figures.
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    std::string log = (dir / "etcd.log").string();
+    posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_adddup2(&fa, 1, 2);
     pid_t pid = 0;
-    if (posix_spawn(&pid, argv[0], nullptr, nullptr, argv.data(), environ) != 0) return 0;
+    int rc = posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&fa);
+    if (rc != 0) return 0;
     FleetConfig c;
     c.coordinator = CoordinatorKind::Etcd;
     c.endpoints = {*url};
     CurlTransport t(Root(dir), c, std::chrono::milliseconds(500));
-    for (int i = 0; i < 200; ++i) {
+    for (int i = 0; i < 200 && ::waitpid(pid, nullptr, WNOHANG) == 0; ++i) {
         try {
             if (t.post(*url + "/v3/kv/range", R"({"key":"cGluZw=="})", {}).status == 200)
                 return pid;
