@@ -291,6 +291,7 @@ class FleetTestCase(unittest.TestCase):
         self.assertIn('Reboot', n.logind_calls())
         self.assertFalse(n.rebooted())
         # /run/reboot-required (Debian, Ubuntu) is a reason too.
+        os.makedirs(os.path.join(n.root, 'run'), exist_ok=True)
         with open(os.path.join(n.root, 'run/reboot-required'), 'w', encoding='utf-8') as f:
             f.write('*** System restart required ***\n')
         p = n.kexecctl('reboot', '--if-needed', '--fallback-cold')
