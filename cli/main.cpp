@@ -47,7 +47,7 @@ void usage(FILE* out) {
                  "  --if-needed         with reboot: only when a newer kernel is staged or\n"
                  "                      /run/reboot-required exists; else exit 0 saying why\n"
                  "  --fallback-cold     with reboot: kexec when a kernel is staged, through the\n"
-                 "                      firmware otherwise (kured's --reboot-command)\n"
+                 "                      firmware otherwise (kured's reboot command)\n"
                  "  -i, --ignore-inhibitors\n"
                  "                      with reboot: reboot even if an inhibitor lock is held\n"
                  "  --no-ask-password   fail instead of asking for a password\n"

@@ -177,6 +177,11 @@ class FleetTestCase(unittest.TestCase):
         def restart_etcd_once(n):
             if not restarted:
                 restarted.append(n)
+                # The others have asked once and wait: an etcd down at their
+                # first ask would fail their reboot (CoordinatorUnavailable).
+                others = [o for o in nodes if o is not n]
+                wait_until(lambda: all(o.status()['fleet_state'].startswith('waiting')
+                                       for o in others), 20, 'the others to wait')
                 self.etcd.stop()
                 # The node boots while etcd is down: it cannot release yet.
                 n.boot_staged()
