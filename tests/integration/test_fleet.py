@@ -197,6 +197,47 @@ class FleetTestCase(unittest.TestCase):
         self.assert_never_more_than(1)
         self.assert_booted_new(nodes)
 
+    def test_slot_kept_until_the_system_is_up(self):
+        '''after the reboot the slot is kept while systemd says starting or
+        degraded (ReleaseWhenDegraded=no), released once it says running'''
+        self.start_etcd()
+        (n,) = self.add_nodes(1, self.etcd_conf(1))
+
+        def boot_slowly(node):
+            node.set_system_state('starting')
+            node.boot_staged()
+            return False
+
+        self.rollout([n], before_boot=boot_slowly)
+        for state in ('starting', 'degraded'):
+            n.set_system_state(state)
+            time.sleep(2.5)  # kexecd asks every second
+            self.assertEqual(self.holders(), [n.name], state)
+            self.assertIn(f'until the system is up (the system is {state})',
+                          n.status()['fleet_state'])
+        n.set_system_state('running')
+        wait_until(lambda: self.holders() == [], 10, 'the slot released once running')
+        self.assertTrue(n.status()['fleet_state'].startswith('idle'))
+
+    def test_waiting_reboot_is_cancelled_by_leaving(self):
+        '''a kexecctl reboot waiting for a slot, interrupted, stops waiting
+        and nothing reboots'''
+        self.start_etcd()
+        self.etcd.put(KEY.format('default'), '{"total_slots":1,"holders":["elsewhere"]}')
+        (n,) = self.add_nodes(1, self.etcd_conf(1))
+        p = n.popen_kexecctl('reboot')
+        wait_until(lambda: n.status()['fleet_state'].startswith(
+            'waiting for a reboot slot in group default: 1/1 held by elsewhere'), 20, 'waiting')
+        p.send_signal(signal.SIGINT)
+        p.wait(10)
+        wait_until(lambda: n.status()['fleet_state'].startswith('idle'), 20,
+                   'the wait cancelled')
+        self.assertIn('stops waiting for a slot', n.log())
+        self.etcd.put(KEY.format('default'), '{"total_slots":1,"holders":[]}')
+        time.sleep(2)
+        self.assertFalse(n.rebooted())
+        self.assertEqual(self.holders(), [])
+
     def test_unreachable_coordinator(self):
         '''an unreachable coordinator: Reboot() fails (exit 7), no reboot'''
         closed = Etcd(self.tmp).url  # ports nobody listens on
