@@ -14,6 +14,8 @@ import tempfile
 import time
 import unittest
 
+import dbus
+
 from common import NEWEST
 from fleet_nodes import ETCD, OPENSSL, Etcd, FleetLockDouble, Node, make_certs, wait_until
 from harness import TapResult
@@ -315,6 +317,33 @@ class FleetTestCase(unittest.TestCase):
         p = late.kexecctl('reboot', '--no-wait')
         self.assertEqual(p.returncode, 6, p.stderr)
         self.assertIn('failed_lock: all 1 semaphore slots currently locked', p.stderr)
+
+    def test_without_coordinator_nothing_changes(self):
+        '''no [Fleet]: reboots take no slot; the new methods answer plainly'''
+        n = Node(self.tmp, 'plain0', '')
+        self.nodes.append(n)
+        n.start()
+        wait_until(lambda: n.status()['staged_version'] == NEWEST, 20, 'AutoStage')
+        mgr = dbus.Interface(n.bus.get_object('org.kexecd1', '/org/kexecd1'),
+                             'org.kexecd1.Manager')
+        self.assertEqual(json.loads(mgr.FleetStatus())['coordinator'], 'none')
+        self.assertEqual(n.status()['fleet_state'], '')
+        self.assertNotIn('Fleet', n.kexecctl('status').stdout)
+        needed, reason = mgr.RebootNeeded()
+        self.assertTrue(needed)
+        self.assertIn(f'the staged kernel {NEWEST} is newer than the running', reason)
+        for options, why in (({'bogus': True}, "unknown RebootWithOptions option 'bogus'"),
+                             ({'wait': 'yes'}, "option 'wait' takes a boolean")):
+            with self.assertRaises(dbus.exceptions.DBusException) as cm:
+                mgr.RebootWithOptions(False, dbus.Dictionary(options, signature='sv'))
+            self.assertEqual(cm.exception.get_dbus_name(), 'org.kexecd1.Error.InvalidArgument')
+            self.assertIn(why, cm.exception.get_dbus_message())
+        p = n.kexecctl('fleet', 'release', 'someone')
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertIn('no coordinator is configured', p.stderr)
+        mgr.RebootWithOptions(False, dbus.Dictionary({'wait': False}, signature='sv'))
+        self.assertTrue(n.rebooted())
+        self.assertNotIn('reboot slot', n.log())
 
     # --- kured, the autoreboot timer ----------------------------------------
 
