@@ -277,7 +277,13 @@ nlohmann::json Fleet::status() {
     } catch (const Error&) {
     }
     j["node"] = id;
-    auto sem = coordinator_->semaphore();
+    std::optional<Semaphore> sem;
+    {
+        // The coordinator is not thread-safe (it remembers which endpoint
+        // answered): one call at a time.
+        std::lock_guard op(opMutex_);
+        sem = coordinator_->semaphore();
+    }
     if (sem) {
         j["total_slots"] = sem->totalSlots;
         j["holders"] = sem->holders;

@@ -98,7 +98,7 @@ class Fleet {
     bool cancelled_ = false, stopped_ = false;
     std::string state_;
     std::function<void()> onChange_;
-    std::mutex opMutex_;  // one acquire or release at a time
+    std::mutex opMutex_;  // one coordinator call (and record change) at a time
 };
 
 }  // namespace kexecd
