@@ -186,9 +186,14 @@ Config readConfig(const Options& opt, const Root& root) {
 
 // SIGHUP: a configuration that does not parse changes nothing, like a failed
 // `systemctl reload` of systemd's own daemons.
-void reloadConfig(const Options& opt, const Root& root, Engine& engine) {
+void reloadConfig(const Options& opt, const Root& root, Engine& engine, const Fleet& fleet) {
     try {
         Config config = readConfig(opt, root);
+        // The coordinator is set up once: a slot may be held through it.
+        if (!(config.fleet == fleet.config()))
+            spdlog::warn(
+                "[Fleet] changed: the change applies when kexecd starts again "
+                "(systemctl restart kexecd)");
         bool autoStage = config.autoStage;
         std::string staged = engine.reload(std::move(config));
         spdlog::info("reloaded the configuration (AutoStage={}){}", autoStage ? "yes" : "no",
@@ -269,7 +274,7 @@ int serve(const Options& opt, const Root& root, const Config& config, KexecBacke
     {
         SignalThread signals(
             sigs, [&conn] { conn->leaveEventLoop(); },
-            [&opt, &root, &engine] { reloadConfig(opt, root, engine); });
+            [&opt, &root, &engine, &fleet] { reloadConfig(opt, root, engine, fleet); });
         try {
             conn->enterEventLoop();
         } catch (const sdbus::Error& e) {

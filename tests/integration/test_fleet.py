@@ -344,6 +344,13 @@ class FleetTestCase(unittest.TestCase):
         mgr.RebootWithOptions(False, dbus.Dictionary({'wait': False}, signature='sv'))
         self.assertTrue(n.rebooted())
         self.assertNotIn('reboot slot', n.log())
+        # [Fleet] applies at start only; a reload says so.
+        with open(n.config, 'a', encoding='utf-8') as f:
+            f.write('Coordinator=fleetlock\nEndpoints=http://127.0.0.1:9\n')
+        os.kill(n.daemon.pid, signal.SIGHUP)
+        wait_until(lambda: '[Fleet] changed: the change applies when kexecd starts again'
+                   in n.log(), 10, 'the reload warning')
+        self.assertEqual(json.loads(mgr.FleetStatus())['coordinator'], 'none')
 
     # --- kured, the autoreboot timer ----------------------------------------
 
