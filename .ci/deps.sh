@@ -8,7 +8,7 @@ export DEBIAN_FRONTEND=noninteractive
 pkgs=(
   g++ meson ninja-build pkg-config
   libsdbus-c++-dev libsdbus-c++-bin libsystemd-dev
-  libinih-dev libspdlog-dev libfmt-dev nlohmann-json3-dev zlib1g-dev
+  libinih-dev libspdlog-dev libfmt-dev nlohmann-json3-dev zlib1g-dev libcurl4-openssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   dbus dbus-daemon dbus-bin systemd util-linux
 )
@@ -17,6 +17,7 @@ pkgs=(
   libxml2-utils libdbus-1-dev polkitd groff-base lintian rpm zsh fish
   qemu-system-x86 mmdebstrap e2fsprogs debian-archive-keyring
   clang-14 libclang-rt-14-dev llvm-14
+  etcd-server openssl
 )
 missing=()
 for p in "${pkgs[@]}"; do

@@ -88,6 +88,11 @@ int reportError(const sdbus::Error& e) {
     if (name == "org.kexecd1.Error.NotFound" || name == "org.kexecd1.Error.NotStaged")
         return kNotFound;
     if (name == "org.kexecd1.Error.InvalidArgument") return kUsage;
+    if (name == "org.kexecd1.Error.NoSlot") return kNoSlot;
+    if (name == "org.kexecd1.Error.CoordinatorUnavailable") {
+        hint("Check the [Fleet] Endpoints= in kexecd.conf and 'journalctl -u kexecd'.");
+        return kCoordinatorUnavailable;
+    }
     return kFailed;
 }
 

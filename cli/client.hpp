@@ -19,6 +19,9 @@ enum Exit : int {
     kNotFound = 3,     // no such kernel, nothing staged
     kDenied = 4,       // polkit said no
     kUnreachable = 5,  // kexecd is not running / not reachable
+    kNoSlot = 6,       // [Fleet] every reboot slot is held (reboot --no-wait)
+    // [Fleet] etcd, or the FleetLock server, cannot be reached
+    kCoordinatorUnavailable = 7,
 };
 
 struct Options {
@@ -29,6 +32,9 @@ struct Options {
     bool interactive = true;  // --no-ask-password clears it
     bool quiet = false;
     bool cold = false;
+    bool noWait = false;        // reboot --no-wait
+    bool ifNeeded = false;      // reboot --if-needed
+    bool fallbackCold = false;  // reboot --fallback-cold
     std::optional<std::string> cmdline;
 };
 

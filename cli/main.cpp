@@ -27,6 +27,7 @@ constexpr Verb kVerbs[] = {
     {"rescan", verbRescan, "look at /boot now and apply the AutoStage policy"},
     {"check", verbCheck, "would a fast reboot work, and boot what a cold one would?"},
     {"is-staged", verbIsStaged, "exit 0 when a kernel is staged, 1 when not (for scripts)"},
+    {"fleet", verbFleet, "status | release [ID]: the [Fleet] reboot slots"},
 };
 
 void usage(FILE* out) {
@@ -41,6 +42,12 @@ void usage(FILE* out) {
                  "  --cmdline=CMDLINE   stage with this command line instead of the derived one\n"
                  "  --cold              with reboot: reboot through the firmware, unstaging\n"
                  "                      once logind has accepted the reboot\n"
+                 "  --no-wait           with reboot: fail (exit 6) instead of waiting for a\n"
+                 "                      [Fleet] reboot slot\n"
+                 "  --if-needed         with reboot: only when a newer kernel is staged or\n"
+                 "                      /run/reboot-required exists; else exit 0 saying why\n"
+                 "  --fallback-cold     with reboot: kexec when a kernel is staged, through the\n"
+                 "                      firmware otherwise (kured's reboot command)\n"
                  "  -i, --ignore-inhibitors\n"
                  "                      with reboot: reboot even if an inhibitor lock is held\n"
                  "  --no-ask-password   fail instead of asking for a password\n"
@@ -48,7 +55,8 @@ void usage(FILE* out) {
                  "  -h, --help          show this help\n"
                  "  --version           show the version\n"
                  "\nExit status: 0 ok, 1 failed, 2 usage, 3 not found or nothing staged,\n"
-                 "4 not authorized, 5 kexecd not reachable.\n");
+                 "4 not authorized, 5 kexecd not reachable, 6 no reboot slot free (--no-wait),\n"
+                 "7 fleet coordinator unreachable.\n");
 }
 
 // Like systemctl: one line naming the bad option, not the whole help.
@@ -69,12 +77,26 @@ bool pages(const std::string& verb) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    enum { JSON = 256, CMDLINE, COLD, NO_ASK, VERSION, NO_PAGER, NO_LEGEND };
+    enum {
+        JSON = 256,
+        CMDLINE,
+        COLD,
+        NO_ASK,
+        VERSION,
+        NO_PAGER,
+        NO_LEGEND,
+        NO_WAIT,
+        IF_NEEDED,
+        FALLBACK_COLD
+    };
     static const option opts[] = {{"json", optional_argument, nullptr, JSON},
                                   {"no-pager", no_argument, nullptr, NO_PAGER},
                                   {"no-legend", no_argument, nullptr, NO_LEGEND},
                                   {"cmdline", required_argument, nullptr, CMDLINE},
                                   {"cold", no_argument, nullptr, COLD},
+                                  {"no-wait", no_argument, nullptr, NO_WAIT},
+                                  {"if-needed", no_argument, nullptr, IF_NEEDED},
+                                  {"fallback-cold", no_argument, nullptr, FALLBACK_COLD},
                                   {"ignore-inhibitors", no_argument, nullptr, 'i'},
                                   {"no-ask-password", no_argument, nullptr, NO_ASK},
                                   {"quiet", no_argument, nullptr, 'q'},
@@ -112,6 +134,15 @@ int main(int argc, char** argv) {
             case COLD:
                 o.cold = true;
                 break;
+            case NO_WAIT:
+                o.noWait = true;
+                break;
+            case IF_NEEDED:
+                o.ifNeeded = true;
+                break;
+            case FALLBACK_COLD:
+                o.fallbackCold = true;
+                break;
             case 'i':
                 o.ignoreInhibitors = true;
                 break;
@@ -146,9 +177,18 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "kexecctl: --cmdline only goes with stage\n");
         return kUsage;
     }
-    if ((o.cold || o.ignoreInhibitors) && std::strcmp(v->name, "reboot") != 0) {
+    if ((o.cold || o.ignoreInhibitors || o.noWait || o.ifNeeded || o.fallbackCold) &&
+        std::strcmp(v->name, "reboot") != 0) {
         std::fprintf(stderr, "kexecctl: --%s only goes with reboot\n",
-                     o.cold ? "cold" : "ignore-inhibitors");
+                     o.cold               ? "cold"
+                     : o.ignoreInhibitors ? "ignore-inhibitors"
+                     : o.noWait           ? "no-wait"
+                     : o.ifNeeded         ? "if-needed"
+                                          : "fallback-cold");
+        return kUsage;
+    }
+    if (o.cold && o.fallbackCold) {
+        std::fprintf(stderr, "kexecctl: --cold and --fallback-cold exclude each other\n");
         return kUsage;
     }
     auto& out = Output::get();

@@ -21,6 +21,9 @@ class Manager final : public sdbus::ProxyInterfaces<org::kexecd1::Manager_proxy>
     // org.freedesktop.DBus.Peer.Ping: answered by sd-bus in the daemon before
     // any kexecd code, the floor under every other call.
     void ping();
+    // For calls the generated proxy cannot make: one with a long timeout
+    // (RebootWithOptions waits for a [Fleet] slot).
+    sdbus::IProxy& proxy() { return getProxy(); }
 };
 
 }  // namespace kexecctl

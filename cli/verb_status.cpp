@@ -44,6 +44,7 @@ int verbStatus(Client& c, const Args& args) {
     auto bootKind = get<std::string>(p, "BootKind");
     auto firmwareUsec = get<uint64_t>(p, "FirmwareUSec");
     auto loaderUsec = get<uint64_t>(p, "LoaderUSec");
+    auto fleetState = get<std::string>(p, "FleetState");  // "" without a coordinator
     std::vector<std::string> drift;
     if (!version.empty() && !bootLoaderCmdline.empty())
         drift = kexecd::cmdlineDiff(bootLoaderCmdline, cmdline);
@@ -67,7 +68,8 @@ int verbStatus(Client& c, const Args& args) {
                             {"staged_bytes", stagedBytes},
                             {"boot_kind", bootKind},
                             {"firmware_usec", firmwareUsec},
-                            {"loader_usec", loaderUsec}};
+                            {"loader_usec", loaderUsec},
+                            {"fleet_state", fleetState}};
         printJson(j, c.opts().json);
         return kOk;
     }
@@ -133,6 +135,23 @@ int verbStatus(Client& c, const Args& args) {
                 skipped ? "through the firmware (" + fw + ": what a fast reboot skips)"
                         : "through the firmware (its time is unknown: systemd measures it on "
                           "UEFI only)");
+    }
+    if (!fleetState.empty()) {
+        row("Fleet", fleetState);
+        // Who holds the group's slots, as the coordinator says: a node that
+        // did not come back is named on every node.
+        try {
+            auto j = nlohmann::json::parse(c.manager().FleetStatus(), nullptr, false);
+            if (j.is_object() && j.value("total_slots", nlohmann::json()).is_number()) {
+                std::string held = std::to_string(j["holders"].size()) + "/" +
+                                   std::to_string(j["total_slots"].get<unsigned>()) + " held";
+                for (size_t i = 0; i < j["holders"].size(); ++i)
+                    held += (i ? ", " : " by ") + j["holders"][i].get<std::string>();
+                row("Slots", held);
+            }
+        } catch (const sdbus::Error& e) {
+            row("Slots", "(unknown: " + e.getMessage() + ")");
+        }
     }
 
     if (!c.opts().legend) return kOk;

@@ -17,5 +17,6 @@ int verbReboot(Client& c, const Args& args);
 int verbRescan(Client& c, const Args& args);
 int verbCheck(Client& c, const Args& args);
 int verbIsStaged(Client& c, const Args& args);
+int verbFleet(Client& c, const Args& args);
 
 }  // namespace kexecctl

@@ -23,6 +23,12 @@ constexpr Rule kTable[] = {
     {"Reboot", Authorization::Kind::Polkit, "org.kexecd1.reboot", ""},
     {"RebootWithFlags", Authorization::Kind::Polkit, "org.kexecd1.reboot",
      "org.kexecd1.reboot-ignore-inhibit"},
+    {"RebootWithOptions", Authorization::Kind::Polkit, "org.kexecd1.reboot",
+     "org.kexecd1.reboot-ignore-inhibit"},
+    {"RebootNeeded", Authorization::Kind::Public, "", ""},
+    {"FleetStatus", Authorization::Kind::Public, "", ""},
+    // Frees another node's slot: it lets one more node of the fleet go down.
+    {"FleetRelease", Authorization::Kind::Polkit, "org.kexecd1.fleet-release", ""},
 };
 
 }  // namespace

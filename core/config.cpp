@@ -191,6 +191,12 @@ void apply(Parse* p, const std::string& sec, const std::string& key, const std::
         if (key == "StepAside") return setBool(&c.stepAside, key, val, p);
         return unknown();
     }
+    if (sec == "Fleet") {
+        std::string error;
+        if (!applyFleetKey(c.fleet, key, val, &error)) return unknown();
+        if (!error.empty()) return p->fail(error);
+        return;
+    }
     if (sec != "Stage") return unknown();
     if (key == "AutoStage") return setBool(&c.autoStage, key, val, p);
     if (key == "RequireInitrd") return setBool(&c.requireInitrd, key, val, p);

@@ -1,6 +1,6 @@
 #pragma once
 // /etc/kexecd.conf and /etc/kexecd.conf.d/*.conf, INI sections [Stage] and
-// [Reboot], with the comment rules of systemd's own files (see
+// [Reboot] and [Fleet], with the comment rules of systemd's own files (see
 // kexecd.conf(5)).
 #include <filesystem>
 #include <optional>
@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "fleet_config.hpp"
 #include "fsutil.hpp"
 
 namespace kexecd {
@@ -34,6 +35,8 @@ struct Config {
     // [Reboot] StepAside=: unload before a kexec when the next boot needs
     // the firmware (BootNext, a capsule, grub-reboot, /no-kexec-reboot).
     bool stepAside = true;
+    // [Fleet]: coordinated rolling reboots (none by default).
+    FleetConfig fleet;
 };
 
 // A configuration file is a few lines; anything bigger is a mistake (a log or

@@ -108,6 +108,7 @@ class Engine {
     std::vector<CheckItem> check(unsigned systemdVersion);
 
     std::filesystem::path stateFile() const;
+    const Root& root() const { return root_; }
 
   private:
     std::vector<Kernel> scanLocked();

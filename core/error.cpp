@@ -18,6 +18,10 @@ std::string_view errorName(ErrorCode code) {
             return "Busy";
         case ErrorCode::Failed:
             return "Failed";
+        case ErrorCode::CoordinatorUnavailable:
+            return "CoordinatorUnavailable";
+        case ErrorCode::NoSlot:
+            return "NoSlot";
     }
     return "Failed";
 }

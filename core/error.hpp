@@ -16,6 +16,12 @@ enum class ErrorCode {
     NotStaged,
     Busy,
     Failed,
+    // [Fleet]: the coordinator (etcd, a FleetLock server) cannot be reached
+    // or answers nonsense; the node does not reboot.
+    CoordinatorUnavailable,
+    // [Fleet]: every reboot slot of the group is held (and the caller would
+    // not wait).
+    NoSlot,
 };
 
 // The D-Bus error name suffix ("NotFound" for org.kexecd1.Error.NotFound).

@@ -16,6 +16,7 @@
 #include "boot_record.hpp"
 #include "boot_watch.hpp"
 #include "config.hpp"
+#include "curl_transport.hpp"
 #include "engine.hpp"
 #include "error.hpp"
 #include "logging.hpp"
@@ -185,9 +186,14 @@ Config readConfig(const Options& opt, const Root& root) {
 
 // SIGHUP: a configuration that does not parse changes nothing, like a failed
 // `systemctl reload` of systemd's own daemons.
-void reloadConfig(const Options& opt, const Root& root, Engine& engine) {
+void reloadConfig(const Options& opt, const Root& root, Engine& engine, const Fleet& fleet) {
     try {
         Config config = readConfig(opt, root);
+        // The coordinator is set up once: a slot may be held through it.
+        if (!(config.fleet == fleet.config()))
+            spdlog::warn(
+                "[Fleet] changed: the change applies when kexecd starts again "
+                "(systemctl restart kexecd)");
         bool autoStage = config.autoStage;
         std::string staged = engine.reload(std::move(config));
         spdlog::info("reloaded the configuration (AutoStage={}){}", autoStage ? "yes" : "no",
@@ -204,6 +210,8 @@ void reloadConfig(const Options& opt, const Root& root, Engine& engine) {
 int serve(const Options& opt, const Root& root, const Config& config, KexecBackend& backend,
           Power& power, const sigset_t& sigs) {
     Engine engine(root, config, backend);
+    Fleet fleet(root, config.fleet,
+                makeCoordinator(config.fleet, std::make_shared<CurlTransport>(root, config.fleet)));
 
     // Objects first, then the name: a client that sees the name can use
     // the object at once (its calls wait for the event loop below). The
@@ -213,7 +221,7 @@ int serve(const Options& opt, const Root& root, const Config& config, KexecBacke
     auto times = loaderTimes();
     ManagerObject manager(
         *conn, engine, power,
-        startBootRecord(root, times.firmwareTimestampUsec, times.loaderTimestampUsec));
+        startBootRecord(root, times.firmwareTimestampUsec, times.loaderTimestampUsec), &fleet);
     conn->requestName(kBusName);
     if (auto problem = engine.start()) spdlog::warn("automatic staging: {}", *problem);
 
@@ -240,6 +248,24 @@ int serve(const Options& opt, const Root& root, const Config& config, KexecBacke
         });
     watch.start();
 
+    // After a reboot that took a [Fleet] slot: give it back once systemd
+    // says the system is up. On a thread of its own: it may wait long.
+    // Stopped and joined on every way out of this scope (see SignalThread).
+    struct ReleaseThread {
+        Fleet& fleet;
+        std::thread thread;
+        ~ReleaseThread() {
+            fleet.stop();
+            thread.join();
+        }
+    } release{fleet, std::thread([&fleet] {
+                  try {
+                      fleet.releaseAfterBoot([] { return systemState(); });
+                  } catch (const std::exception& e) {
+                      spdlog::error("releasing the reboot slot: {}", e.what());
+                  }
+              })};
+
     spdlog::info("serving {} (root {}, AutoStage={})", kBusName, opt.root.string(),
                  config.autoStage ? "yes" : "no");
     ::sd_notify(0, ("READY=1\nSTATUS=" + statusLine(engine.status())).c_str());
@@ -248,7 +274,7 @@ int serve(const Options& opt, const Root& root, const Config& config, KexecBacke
     {
         SignalThread signals(
             sigs, [&conn] { conn->leaveEventLoop(); },
-            [&opt, &root, &engine] { reloadConfig(opt, root, engine); });
+            [&opt, &root, &engine, &fleet] { reloadConfig(opt, root, engine, fleet); });
         try {
             conn->enterEventLoop();
         } catch (const sdbus::Error& e) {
@@ -261,6 +287,7 @@ int serve(const Options& opt, const Root& root, const Config& config, KexecBacke
     }
     ::sd_notify(0, "STOPPING=1");
     watch.stop();
+    fleet.stop();
     if (!manager.shutdown(std::chrono::seconds(5))) {
         // A worker is stuck (logind not answering): it may still use the
         // connection and the engine, so none of it is freed.
@@ -287,11 +314,17 @@ int main(int argc, char** argv) {
     sigaddset(&sigs, SIGINT);
     sigaddset(&sigs, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+    initCurl();
 
     Root root(opt.root);
     Config config;
     try {
         config = readConfig(opt, root);
+        if (config.fleet.enabled() && config.fleet.endpoints.empty())
+            throw Error(
+                ErrorCode::InvalidArgument,
+                "[Fleet] Coordinator=" + std::string(coordinatorName(config.fleet.coordinator)) +
+                    " needs Endpoints=");
     } catch (const Error& e) {
         spdlog::critical("bad configuration: {}", e.what());
         return 78;  // EX_CONFIG

@@ -6,81 +6,15 @@
 
 #include <utility>
 
+#include "bus_reply.hpp"
 #include "cmdline.hpp"
 #include "error.hpp"
 #include "event_log.hpp"
+#include "reboot_needed.hpp"
 #include "systemd_manager.hpp"
 #include "text.hpp"
 
 namespace kexecd {
-
-namespace {
-
-constexpr auto kBusy = "org.kexecd1.Error.Busy";
-constexpr auto kFailed = "org.kexecd1.Error.Failed";
-
-// The last line of defence for everything handed to sdbus: a string that is
-// not UTF-8 (or holds a NUL) would make the whole reply fail, for every
-// caller. Whatever made it should have been caught earlier; here it is
-// escaped rather than lost.
-std::string forBus(std::string_view s) {
-    if (isValidUtf8(s) && s.find('\0') == std::string_view::npos) return std::string(s);
-    spdlog::debug("escaped a string that is not UTF-8 in a D-Bus reply");
-    return escapeText(s);
-}
-
-std::vector<std::string> forBus(const std::vector<std::string>& v) {
-    std::vector<std::string> out;
-    out.reserve(v.size());
-    for (auto& s : v) out.push_back(forBus(s));
-    return out;
-}
-
-sdbus::Error toDbus(const Error& e) {
-    return sdbus::Error("org.kexecd1.Error." + std::string(errorName(e.code())), forBus(e.what()));
-}
-
-// The adaptor boundary: sdbus-c++ aborts the process on anything but an
-// sdbus::Error, so every exception is translated here.
-template <typename F>
-auto translated(F&& f) -> decltype(f()) {
-    try {
-        return f();
-    } catch (const sdbus::Error&) {
-        throw;
-    } catch (const Error& e) {
-        throw toDbus(e);
-    } catch (const std::exception& e) {
-        spdlog::error("internal error: {}", escapeText(e.what()));
-        throw sdbus::Error(kFailed, "internal error: " + forBus(e.what()));
-    } catch (...) {
-        spdlog::error("internal error");
-        throw sdbus::Error(kFailed, "internal error");
-    }
-}
-
-// A reply that cannot be sent (the caller left, the bus is gone) is no
-// reason to stop anything else.
-template <typename... R>
-void replyError(sdbus::Result<R...>& result, const sdbus::Error& e) noexcept {
-    try {
-        result.returnError(e);
-    } catch (const std::exception& e2) {
-        spdlog::debug("cannot send error reply: {}", e2.what());
-    }
-}
-
-// The work is done whether or not its caller is still there to hear it.
-template <typename... R, typename... A>
-void reply(sdbus::Result<R...>& result, const A&... out) noexcept {
-    try {
-        result.returnResults(out...);
-    } catch (const std::exception& e) {
-        spdlog::debug("cannot send reply: {}", e.what());
-    }
-}
-
-}  // namespace
 
 // A call on its way: owns the reply, which must be sent or destroyed before
 // the caller's budget is given back.
@@ -92,26 +26,37 @@ struct ManagerObject::Call {
 };
 
 ManagerObject::ManagerObject(sdbus::IConnection& conn, Engine& engine, Power& power,
-                             BootRecord boot)
+                             BootRecord boot, Fleet* fleet)
     : AdaptorInterfaces(conn, kPath),
       engine_(engine),
       power_(power),
       boot_(std::move(boot)),
+      fleet_(fleet ? *fleet : noFleet_),
       callers_(conn, [this](const std::string& sender) { callerGone(sender); }),
       authority_(conn) {
     emitted_ = engine_.status();
     engine_.setListener([this](const Status& s) { emitChanges(s); });
+    fleet_.setListener([this] {
+        ::sd_notify(0, ("STATUS=" + fleet_.state()).c_str());
+        try {
+            getObject().emitPropertiesChangedSignal(INTERFACE_NAME, {"FleetState"});
+        } catch (const sdbus::Error& e) {
+            spdlog::warn("cannot emit PropertiesChanged: {}", e.getMessage());
+        }
+    });
     registerAdaptor();
 }
 
 ManagerObject::~ManagerObject() {
     shutdown(std::chrono::milliseconds(0));
     engine_.setListener(nullptr);
+    fleet_.setListener(nullptr);
     unregisterAdaptor();
 }
 
 bool ManagerObject::shutdown(std::chrono::milliseconds limit) {
     if (std::exchange(shutDown_, true)) return stopped_;
+    fleet_.cancel();  // a reboot waiting for a slot gives up
     if (size_t n = authority_.pending())
         spdlog::warn("{} call(s) still waiting on polkit at exit; their callers get no reply", n);
     bool changesDone = changePool_.stop(limit);
@@ -207,6 +152,13 @@ std::optional<Caller> ManagerObject::identify(const std::string& what,
 }
 
 void ManagerObject::callerGone(const std::string& sender) {
+    {
+        std::lock_guard lock(mutex_);
+        if (!fleetWaiter_.empty() && fleetWaiter_ == sender) {
+            spdlog::info("{} left the bus; its reboot stops waiting for a slot", sender);
+            fleet_.cancel();
+        }
+    }
     if (size_t n = authority_.callerGone(sender))
         spdlog::info("{} left the bus; cancelled its {} polkit check(s)", sender, n);
 }
@@ -376,7 +328,9 @@ void ManagerObject::Unstage(sdbus::Result<>&& result, bool interactive) {
 void ManagerObject::Reboot(sdbus::Result<>&& result, bool interactive) {
     Request req{"Reboot", authorizationFor("Reboot"), interactive, {}};
     if (auto v = engine_.status().stagedVersion; !v.empty()) req.details["version"] = forBus(v);
-    dispatch(std::move(result), std::move(req), [this] { engine_.reboot(power_); });
+    std::string sender = getObject().getCurrentlyProcessedMessage()->getSender();
+    dispatch(std::move(result), std::move(req),
+             [this, sender] { rebootWithSlot({}, true, sender); });
 }
 
 void ManagerObject::RebootWithFlags(sdbus::Result<>&& result, bool interactive, uint64_t flags) {
@@ -394,7 +348,9 @@ void ManagerObject::RebootWithFlags(sdbus::Result<>&& result, bool interactive, 
     Request req{what, authorizationFor("RebootWithFlags", f.ignoreInhibitors), interactive, {}};
     if (auto v = engine_.status().stagedVersion; !v.empty() && !f.cold)
         req.details["version"] = forBus(v);
-    dispatch(std::move(result), std::move(req), [this, f] { engine_.reboot(power_, f); });
+    std::string sender = getObject().getCurrentlyProcessedMessage()->getSender();
+    dispatch(std::move(result), std::move(req),
+             [this, f, sender] { rebootWithSlot(f, true, sender); });
 }
 
 void ManagerObject::Rescan(sdbus::Result<std::string>&& result, bool interactive) {
@@ -406,6 +362,126 @@ void ManagerObject::Rescan(sdbus::Result<std::string>&& result, bool interactive
         ActorScope actor(std::move(by));
         return engine_.rescan();
     });
+}
+
+// With a coordinator, a kexec reboot first takes a slot (waiting on this
+// worker, never on the bus thread) and gives it back if the reboot does not
+// start. The slot then outlives the reboot: the next boot releases it once
+// it is up (main.cpp).
+void ManagerObject::rebootWithSlot(RebootFlags f, bool wait, const std::string& sender) {
+    if (!fleet_.enabled() || f.cold) return engine_.reboot(power_, f);
+    // Nothing to reboot into: say so before anyone waits for a slot.
+    if (!engine_.status().loaded)
+        throw Error(ErrorCode::NotStaged,
+                    "nothing is staged; run 'kexecctl stage' first, or reboot normally");
+    {
+        std::lock_guard lock(mutex_);
+        fleetWaiter_ = sender;
+    }
+    struct Clear {
+        ManagerObject* m;
+        ~Clear() {
+            std::lock_guard lock(m->mutex_);
+            m->fleetWaiter_.clear();
+        }
+    } clear{this};
+    fleet_.acquire(wait);
+    auto granted = std::chrono::steady_clock::now();
+    try {
+        engine_.reboot(power_, f);
+    } catch (...) {
+        fleet_.abandon();
+        throw;
+    }
+    auto us = std::chrono::duration_cast<std::chrono::microseconds>(
+                  std::chrono::steady_clock::now() - granted)
+                  .count();
+    spdlog::info("reboot slot granted, reboot issued {} µs later", us);
+}
+
+void ManagerObject::RebootWithOptions(sdbus::Result<>&& result, bool interactive,
+                                      std::map<std::string, sdbus::Variant> options) {
+    RebootFlags f;
+    bool wait = true;
+    try {
+        translated([&] {
+            for (auto& [name, value] : options) {
+                bool* out = name == "wait"                ? &wait
+                            : name == "cold"              ? &f.cold
+                            : name == "ignore-inhibitors" ? &f.ignoreInhibitors
+                                                          : nullptr;
+                if (!out)
+                    throw Error(ErrorCode::InvalidArgument,
+                                "unknown RebootWithOptions option '" + forBus(name) +
+                                    "'; known: wait, cold, ignore-inhibitors");
+                if (value.peekValueType() != "b")
+                    throw Error(ErrorCode::InvalidArgument,
+                                "RebootWithOptions option '" + name + "' takes a boolean (b)");
+                *out = value.get<bool>();
+            }
+        });
+    } catch (const sdbus::Error& e) {
+        return replyError(result, e);
+    }
+    std::string what = std::string(f.cold ? "cold Reboot" : "Reboot") +
+                       (f.ignoreInhibitors ? " overriding inhibitors" : "") +
+                       (wait ? "" : " without waiting for a slot");
+    Request req{what, authorizationFor("RebootWithOptions", f.ignoreInhibitors), interactive, {}};
+    if (auto v = engine_.status().stagedVersion; !v.empty() && !f.cold)
+        req.details["version"] = forBus(v);
+    std::string sender = getObject().getCurrentlyProcessedMessage()->getSender();
+    dispatch(std::move(result), std::move(req),
+             [this, f, wait, sender] { rebootWithSlot(f, wait, sender); });
+}
+
+void ManagerObject::RebootNeeded(sdbus::Result<bool, std::string>&& result) {
+    std::optional<sdbus::Error> error;
+    auto caller = identify("RebootNeeded", &error);
+    if (!caller) return replyError(result, *error);
+    if (!admit(reads_, *caller, "RebootNeeded", result)) return;
+    readPool_.post([this, uid = caller->uid, result = std::move(result)]() mutable {
+        {
+            auto r = std::move(result);
+            try {
+                auto need = translated([this] {
+                    engine_.reconcile();
+                    return rebootNeeded(engine_.root(), engine_.status());
+                });
+                reply(r, need.needed, forBus(need.reason));
+            } catch (const sdbus::Error& e) {
+                replyError(r, e);
+            }
+        }
+        reads_.release(uid);
+    });
+}
+
+void ManagerObject::FleetStatus(sdbus::Result<std::string>&& result) {
+    // Asks the coordinator, which may be slow: a read, on the read pool.
+    read(std::move(result), "FleetStatus", [this] {
+        return fleet_.status().dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    });
+}
+
+void ManagerObject::FleetRelease(sdbus::Result<>&& result, bool interactive, std::string id) {
+    if (!id.empty() && !validFleetId(id))
+        return replyError(result, sdbus::Error("org.kexecd1.Error.InvalidArgument",
+                                               "not a node id: " + forBus(escapeText(id))));
+    Request req{"FleetRelease " + (id.empty() ? std::string("(this node)") : id),
+                authorizationFor("FleetRelease"),
+                interactive,
+                {}};
+    if (!id.empty()) req.details["node"] = id;
+    dispatch(std::move(result), std::move(req), [this, id] {
+        if (!fleet_.release(id))
+            throw Error(ErrorCode::NotFound,
+                        (id.empty() ? std::string("this node") : "node " + id) +
+                            " holds no reboot slot in group " + fleet_.config().group);
+    });
+}
+
+std::string ManagerObject::FleetState() {
+    return forBus(fleet_.state());
 }
 
 }  // namespace kexecd

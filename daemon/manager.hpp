@@ -19,6 +19,7 @@
 #include "callers.hpp"
 #include "denial_log.hpp"
 #include "engine.hpp"
+#include "fleet.hpp"
 #include "kexecd-adaptor.h"
 #include "worker_pool.hpp"
 
@@ -34,7 +35,9 @@ struct Limits {
     static constexpr unsigned kReadsPerUid = 8;
     static constexpr unsigned kReadsTotal = 32;
     // Worker threads: state changes (serialised by the engine anyway), reads.
-    static constexpr unsigned kChangeThreads = 2;
+    // One more than the engine needs: a reboot may wait on one for a
+    // [Fleet] slot.
+    static constexpr unsigned kChangeThreads = 3;
     static constexpr unsigned kReadThreads = 2;
 };
 
@@ -43,7 +46,9 @@ class ManagerObject final : public sdbus::AdaptorInterfaces<org::kexecd1::Manage
     static constexpr const char* kPath = "/org/kexecd1";
 
     // `boot`: how this boot began, for BootKind and the firmware times.
-    ManagerObject(sdbus::IConnection& conn, Engine& engine, Power& power, BootRecord boot = {});
+    // `fleet`: the [Fleet] coordination; null for none.
+    ManagerObject(sdbus::IConnection& conn, Engine& engine, Power& power, BootRecord boot = {},
+                  Fleet* fleet = nullptr);
     ~ManagerObject();
 
     // Takes no more work, drops what has not started and waits at most
@@ -73,6 +78,12 @@ class ManagerObject final : public sdbus::AdaptorInterfaces<org::kexecd1::Manage
     void Reboot(sdbus::Result<>&& result, bool interactive) override;
     void RebootWithFlags(sdbus::Result<>&& result, bool interactive, uint64_t flags) override;
     void Rescan(sdbus::Result<std::string>&& result, bool interactive) override;
+    void RebootWithOptions(sdbus::Result<>&& result, bool interactive,
+                           std::map<std::string, sdbus::Variant> options) override;
+    void RebootNeeded(sdbus::Result<bool, std::string>&& result) override;
+    void FleetStatus(sdbus::Result<std::string>&& result) override;
+    void FleetRelease(sdbus::Result<>&& result, bool interactive, std::string id) override;
+    std::string FleetState() override;
 
     bool Loaded() override { return engine_.status().loaded; }
     std::string StagedVersion() override;
@@ -105,10 +116,15 @@ class ManagerObject final : public sdbus::AdaptorInterfaces<org::kexecd1::Manage
     std::optional<Caller> identify(const std::string& what, std::optional<sdbus::Error>* error);
     void callerGone(const std::string& sender);
     void emitChanges(const Status& s);
+    // The reboot itself, on a worker: with a coordinator, a slot first.
+    void rebootWithSlot(RebootFlags f, bool wait, const std::string& sender);
 
     Engine& engine_;
     Power& power_;
     const BootRecord boot_;
+    Fleet noFleet_{Root(), FleetConfig{}, nullptr};
+    Fleet& fleet_;
+    std::string fleetWaiter_;  // the sender whose reboot waits for a slot; under mutex_
 
     DenialLog denials_;
     Budget changes_{Limits::kChangesPerUid, Limits::kChangesTotal};

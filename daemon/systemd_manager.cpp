@@ -45,4 +45,13 @@ LoaderTimes loaderTimes() {
     }
 }
 
+std::string systemState() {
+    try {
+        auto conn = sdbus::createSystemBusConnection();
+        return managerProperty(*conn, "SystemState").get<std::string>();
+    } catch (const sdbus::Error&) {
+        return "";
+    }
+}
+
 }  // namespace kexecd

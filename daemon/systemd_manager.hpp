@@ -3,6 +3,7 @@
 // system bus. Each answer has a neutral value for when systemd is not on the
 // bus (a private test bus, a container) or does not answer in time.
 #include <cstdint>
+#include <string>
 
 namespace kexecd {
 
@@ -16,4 +17,10 @@ struct LoaderTimes {
 // This boot's firmware and loader timestamps (UEFI only); 0 unknown.
 LoaderTimes loaderTimes();
 
+}  // namespace kexecd
+
+namespace kexecd {
+// systemd's SystemState ("starting", "running", "degraded", …); "" when
+// systemd does not answer. [Fleet] releases the reboot slot on it.
+std::string systemState();
 }  // namespace kexecd

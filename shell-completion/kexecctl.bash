@@ -3,8 +3,9 @@ _kexecctl() {
     local cur prev verb i
     cur=${COMP_WORDS[COMP_CWORD]}
     prev=${COMP_WORDS[COMP_CWORD-1]}
-    local verbs='status list stage unstage reboot rescan check is-staged'
-    local opts='--json= --no-pager --no-legend --cmdline= --cold --ignore-inhibitors -i
+    local verbs='status list stage unstage reboot rescan check is-staged fleet'
+    local opts='--json= --no-pager --no-legend --cmdline= --cold --no-wait --if-needed --fallback-cold
+                --ignore-inhibitors -i
                 --no-ask-password --quiet -q --help -h --version'
 
     for ((i = 1; i < COMP_CWORD; i++)); do
@@ -25,6 +26,8 @@ _kexecctl() {
     esac
     if [[ -z $verb ]]; then
         COMPREPLY=($(compgen -W "$verbs" -- "$cur"))
+    elif [[ $verb == fleet ]]; then
+        [[ $prev == fleet ]] && COMPREPLY=($(compgen -W 'status release' -- "$cur"))
     elif [[ $verb == stage ]]; then
         # The versions kexecd lists as bootable (no daemon: nothing).
         local versions

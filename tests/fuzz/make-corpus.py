@@ -218,6 +218,17 @@ def texts():
     put("text", "nul-del", b"a\x00b\x7fc")
 
 
+def etcds():
+    """etcd's JSON gateway answers and airlock semaphore values."""
+    put("etcd", 'error', '{"error":"etcdserver: request timed out","code":14,"message":"etcdserver: request timed out"}')
+    put("etcd", 'range-absent', '{"header":{"cluster_id":"14841639068965178418","member_id":"10276657743932975437","revision":"2","raft_term":"2"}}')
+    put("etcd", 'range-held', '{"header":{"cluster_id":"14841639068965178418","member_id":"10276657743932975437","revision":"5","raft_term":"2"},"kvs":[{"key":"Y29tLmNvcmVvcy5haXJsb2NrL2dyb3Vwcy9kZWZhdWx0L3YxL3NlbWFwaG9yZQ==","create_revision":"3","mod_revision":"5","version":"3","value":"eyJ0b3RhbF9zbG90cyI6MiwiaG9sZGVycyI6WyJhIiwiYiJdfQ=="}],"count":"1"}')
+    put("etcd", 'semaphore', '{"total_slots":2,"holders":["b","a"]}')
+    put("etcd", 'semaphore-null', '{"total_slots":1,"holders":null}')
+    put("etcd", 'txn-conflict', '{"header":{"revision":"6"},"responses":[]}')
+    put("etcd", 'txn-ok', '{"header":{"revision":"6"},"succeeded":true,"responses":[{"response_put":{"header":{"revision":"6"}}}]}')
+
+
 def main():
     if len(sys.argv) > 1:
         sys.exit("usage: make-corpus.py (writes tests/fuzz/corpus/)")
@@ -226,6 +237,7 @@ def main():
     configs()
     states()
     texts()
+    etcds()
 
 
 if __name__ == "__main__":

@@ -97,6 +97,7 @@ NOTHING_STAGED = {
     'BootKind': 'firmware',
     'FirmwareUSec': 0,
     'LoaderUSec': 0,
+    'FleetState': '',  # no [Fleet] coordinator
 }
 
 IS_ROOT = os.geteuid() == 0

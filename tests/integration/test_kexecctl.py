@@ -59,7 +59,7 @@ class KexecctlTest(KexecdTestCase):
             'running_version': RUNNING, 'auto_stage': False, 'boot_loader': GRUB,
             'default_version': RUNNING, 'boot_loader_cmdline': '', 'cmdline_drift': [],
             'staged_by': '', 'staged_timestamp_usec': 0, 'staged_bytes': 0,
-            'boot_kind': 'firmware', 'firmware_usec': 0, 'loader_usec': 0})
+            'boot_kind': 'firmware', 'firmware_usec': 0, 'loader_usec': 0, 'fleet_state': ''})
         self.assertIn('Last boot: through the firmware', self.kexecctl('status').stdout)
         # --json=short: one line, as systemd's tools print it.
         p = self.kexecctl('status', '--json=short')

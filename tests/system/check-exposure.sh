@@ -3,8 +3,17 @@
 # --offline=yes` rates UNIT_FILE above MAX (e.g. 2.0), and fails loudly when
 # it cannot rate it at all (no systemd-analyze, or one without --offline,
 # which came with systemd 250): a check that cannot run must not pass.
+# check-exposure.sh UNIT_FILE MAX DROPIN...: the same, for the unit with
+# the drop-ins applied (a drop-in's lines apply as if appended to the unit).
 set -u
 unit=$1 max=$2
+shift 2
+if [ $# -gt 0 ]; then
+    tmp=$(mktemp -d) || exit 1
+    trap 'rm -rf "$tmp"' EXIT
+    cat "$unit" "$@" > "$tmp/$(basename "$unit")"
+    unit=$tmp/$(basename "$unit")
+fi
 
 if ! command -v systemd-analyze >/dev/null 2>&1; then
     echo "FAIL: systemd-analyze not found (Debian package systemd); cannot rate $unit" >&2

@@ -57,6 +57,9 @@ expected = [
     (f'{bindir}/kexecctl', EXEC),
     (f'{unitdir}/kexecd.service', DATA),
     (f'{unitdir}/kexecd-verify.service', DATA),
+    (f'{unitdir}/kexecd-autoreboot.service', DATA),
+    (f'{unitdir}/kexecd-autoreboot.timer', DATA),
+    (f'{datadir}/kexecd/fleet-network.conf', DATA),
     (f'{unitdir}/kexec.target.wants/kexecd-verify.service', DATA),
     (f'{unitdir}/reboot.target.wants/kexecd-verify.service', DATA),
     (f'{presetdir}/80-kexecd.preset', DATA),
@@ -102,6 +105,8 @@ with tempfile.TemporaryDirectory() as dest:
     checks = [
         (f'{unitdir}/kexecd.service', f'ExecStart={libexecdir}/kexecd\n'),
         (f'{unitdir}/kexecd-verify.service', f'ExecStart=-{libexecdir}/kexecd --verify-staged\n'),
+        (f'{unitdir}/kexecd-autoreboot.service',
+         f'ExecStart={bindir}/kexecctl --no-ask-password reboot --if-needed\n'),
         (f'{sysconfdir}/kernel/postinst.d/zz-kexecd', f'kexecctl={bindir}/kexecctl\n'),
         (f'{prefix}/lib/kernel/install.d/90-kexecd.install', f'kexecctl={bindir}/kexecctl\n'),
     ]

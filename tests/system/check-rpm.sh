@@ -24,14 +24,15 @@ for want in /usr/libexec/kexecd /usr/bin/kexecctl \
     /usr/share/polkit-1/actions/org.kexecd1.policy \
     /etc/kexecd.conf /usr/lib/kernel/install.d/90-kexecd.install \
     /usr/share/bash-completion/completions/kexecctl /usr/share/zsh/site-functions/_kexecctl \
-    /usr/share/fish/vendor_completions.d/kexecctl.fish; do
+    /usr/share/fish/vendor_completions.d/kexecctl.fish /usr/share/kexecd/fleet-network.conf; do
     printf '%s\n' "$files" | grep -qx "$want" || { echo "FAIL: $want missing from $rpm" >&2; status=1; }
 done
 # %license: licenses/NAME on Fedora, licenses/NAME-VERSION with rpm's own
 # default (%_docdir_fmt), as Debian's rpm has it.
 printf '%s\n' "$files" | grep -Eqx '/usr/share/licenses/kexecd(-[0-9.]+)?/LICENSE' ||
     { echo "FAIL: no LICENSE under /usr/share/licenses in $rpm" >&2; status=1; }
-for unit in kexecd.service kexecd-verify.service; do
+for unit in kexecd.service kexecd-verify.service kexecd-autoreboot.service \
+    kexecd-autoreboot.timer; do
     printf '%s\n' "$files" | grep -q "/systemd/system/$unit\$" ||
         { echo "FAIL: $unit missing from $rpm" >&2; status=1; }
 done

@@ -44,6 +44,15 @@ TEST(Authz, UnstageAndReboot) {
     expectPolkit("Reboot", true, "org.kexecd1.reboot");
 }
 
+TEST(Authz, FleetMethods) {
+    expectPolkit("RebootWithOptions", false, "org.kexecd1.reboot");
+    expectPolkit("RebootWithOptions", true, "org.kexecd1.reboot-ignore-inhibit");
+    expectPolkit("FleetRelease", false, "org.kexecd1.fleet-release");
+    expectPolkit("FleetRelease", true, "org.kexecd1.fleet-release");
+    for (const char* m : {"RebootNeeded", "FleetStatus"})
+        EXPECT_EQ(authorizationFor(m).kind, Kind::Public) << m;
+}
+
 TEST(Authz, UnknownMethodsAreDenied) {
     for (const char* m :
          {"", "listkernels", "LISTKERNELS", "Introspect", "Get", "GetAll", "Set", "Ping", "Stage ",

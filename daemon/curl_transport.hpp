@@ -1,0 +1,28 @@
+#pragma once
+// HttpTransport over libcurl, with the TLS settings of [Fleet]: a CA to
+// trust (TrustedCA=) and a client certificate and key (ClientCertificate=,
+// ClientKey=), read under --root.
+#include <chrono>
+#include <string>
+
+#include "coordinator.hpp"
+#include "fsutil.hpp"
+
+namespace kexecd {
+
+class CurlTransport final : public HttpTransport {
+  public:
+    CurlTransport(const Root& root, const FleetConfig& config,
+                  std::chrono::milliseconds timeout = std::chrono::seconds(10));
+    HttpResponse post(const std::string& url, const std::string& body,
+                      const std::vector<std::string>& headers) override;
+
+  private:
+    std::string ca_, cert_, key_;
+    std::chrono::milliseconds timeout_;
+};
+
+// curl_global_init, once, before any thread: call from main().
+void initCurl();
+
+}  // namespace kexecd
