@@ -230,13 +230,6 @@ int serve(const Options& opt, const Root& root, const Config& config, KexecBacke
             } catch (const std::exception& e) {
                 spdlog::error("staging after a change in /boot failed: {}", e.what());
             }
-        },
-        [&engine] {
-            try {
-                engine.reconcile();
-            } catch (const std::exception& e) {
-                spdlog::warn("{}", e.what());
-            }
         });
     watch.start();
 

@@ -74,7 +74,7 @@ class ManagerObject final : public sdbus::AdaptorInterfaces<org::kexecd1::Manage
     void RebootWithFlags(sdbus::Result<>&& result, bool interactive, uint64_t flags) override;
     void Rescan(sdbus::Result<std::string>&& result, bool interactive) override;
 
-    bool Loaded() override { return engine_.status().loaded; }
+    bool Loaded() override { return current().loaded; }
     std::string StagedVersion() override;
     std::string StagedKernel() override;
     std::vector<std::string> StagedInitrds() override;
@@ -82,13 +82,13 @@ class ManagerObject final : public sdbus::AdaptorInterfaces<org::kexecd1::Manage
     std::string StagedOrigin() override;
     std::string NewestVersion() override;
     std::string RunningVersion() override;
-    bool AutoStage() override { return engine_.status().autoStage; }
+    bool AutoStage() override { return current().autoStage; }
     std::string BootLoader() override;
     std::string DefaultVersion() override;
     std::string BootLoaderCmdline() override;
     std::string StagedBy() override;
     uint64_t StagedTimestamp() override;
-    uint64_t StagedBytes() override { return engine_.status().stagedBytes; }
+    uint64_t StagedBytes() override { return current().stagedBytes; }
     std::string BootKind() override;
     uint64_t FirmwareUSec() override { return boot_.firmwareUsec; }
     uint64_t LoaderUSec() override { return boot_.loaderUsec; }
@@ -105,6 +105,7 @@ class ManagerObject final : public sdbus::AdaptorInterfaces<org::kexecd1::Manage
     std::optional<Caller> identify(const std::string& what, std::optional<sdbus::Error>* error);
     void callerGone(const std::string& sender);
     void emitChanges(const Status& s);
+    Status current();
 
     Engine& engine_;
     Power& power_;
