@@ -163,10 +163,14 @@ class Child {
 // daemon stops, then the bus, then the temporary directory is removed.
 class Daemon {
   public:
-    Daemon(const fs::path& kexecd, const fs::path& sourceRoot) {
+    // extraKernels: Debian kernels added to the sample /boot.
+    Daemon(const fs::path& kexecd, const fs::path& sourceRoot, int extraKernels = 0) {
         const fs::path& dir = tmp_.path();
         fs::path root = dir / "root";
         kexecd::fixture::sampleSystem(root);
+        kexecd::fixture::Tree tree(root);
+        for (int i = 0; i < extraKernels; ++i)
+            tree.debianKernel("5.10.0-" + std::to_string(i + 1) + "-amd64");
         fs::path config = dir / "kexecd.conf";
         // No staging of its own: the Stage/Unstage figures start unstaged
         // and every iteration stages and unstages once.
@@ -292,6 +296,17 @@ void BM_ListKernels(benchmark::State& st) {
     st.counters["kernels"] = static_cast<double>(kernels);
 }
 
+// The same on a /boot with 500 kernels (the 5 of the sample and 495 more,
+// each with its initrd, config, System.map and modules directory): what
+// kexecctl list costs on a machine that never removes old kernels. Run
+// against a daemon of its own, started after the others (see main).
+constexpr int kManyKernels = 500;
+void BM_ListKernels500(benchmark::State& st) {
+    size_t kernels = 0;
+    roundTrips(st, [&] { kernels = gManager->ListKernels().size(); });
+    st.counters["kernels"] = static_cast<double>(kernels);
+}
+
 // kexecctl status: all properties in one call.
 void BM_GetAllProperties(benchmark::State& st) {
     size_t props = 0;
@@ -342,19 +357,33 @@ int main(int argc, char** argv) {
         return 0;
     }
     try {
-        Daemon daemon(argv[1], argv[2]);
-        {
-            auto conn = sdbus::createSystemBusConnection();
-            Manager manager(*conn);
-            gManager = &manager;
-            benchmark::RunSpecifiedBenchmarks();
-            gManager = nullptr;
+        // Two rounds, each against a daemon of its own: the sample /boot,
+        // then 500 kernels (registered only now, so that the first round
+        // does not run it). --benchmark_filter applies to both.
+        for (int extra : {0, kManyKernels - 5}) {
+            if (extra) {
+                benchmark::ClearRegisteredBenchmarks();
+                benchmark::RegisterBenchmark("BM_ListKernels500", BM_ListKernels500)
+                    ->UseRealTime()
+                    ->Unit(benchmark::kMillisecond);
+            }
+            Daemon daemon(argv[1], argv[2], extra);
+            {
+                auto conn = sdbus::createSystemBusConnection();
+                Manager manager(*conn);
+                gManager = &manager;
+                benchmark::RunSpecifiedBenchmarks();
+                gManager = nullptr;
+            }
+            if (!daemon.running()) {
+                std::fprintf(stderr, "kexecd-bench-dbus: kexecd ended during the run\n");
+                gFailed = true;
+            }
+            if (gFailed) {
+                std::fprintf(stderr, "----- kexecd log -----\n%s", daemon.log().c_str());
+                break;
+            }
         }
-        if (!daemon.running()) {
-            std::fprintf(stderr, "kexecd-bench-dbus: kexecd ended during the run\n");
-            gFailed = true;
-        }
-        if (gFailed) std::fprintf(stderr, "----- kexecd log -----\n%s", daemon.log().c_str());
     } catch (const std::exception& e) {
         std::fprintf(stderr, "kexecd-bench-dbus: %s\n", e.what());
         return 1;
