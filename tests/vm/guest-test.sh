@@ -6,9 +6,10 @@
 # Five boots, one qemu process (run-vm-test counts the firmware starts):
 #   boot 1  qemu -kernel $BOOT_KVER, with $ONESHOT_PARAM "typed at the menu":
 #           1, 6 (first half); systemctl kexec
-#   boot 2  kexec into $NEW_KVER: 2, 6, 3, 4, 5, 7 (first half:
-#           CmdlineSource=bootloader, update-grub, rescan); systemctl kexec
-#   boot 3  kexec into $NEW_KVER with grub.cfg's command line: 7;
+#   boot 2  kexec into $NEW_KVER: 2, 6, 3, 4, 5, the footprint figures, 7
+#           and 10 (first half: CmdlineSource=bootloader, [Reboot]
+#           UseKexec=yes, update-grub, rescan); a plain `reboot`
+#   boot 3  kexec into $NEW_KVER with grub.cfg's command line: 7, 10;
 #           touch /no-kexec-reboot; systemctl kexec
 #   boot 4  through the firmware (qemu -kernel $BOOT_KVER again): 8;
 #           grub-reboot; kexecctl reboot
@@ -348,6 +349,97 @@ assert_5() {
     fi
 }
 
+# --- footprint (issue 10): figures, not assertions -----------------------------
+median() { sort -g | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else printf "%.4f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+unstage_quiet() { busctl call "${BUS[@]}" Unstage b false >/dev/null 2>&1; }
+
+# Boot 2, $NEW_KVER staged: what kexecd costs next to kexec-tools and on the
+# shutdown path. Under TCG single timings are noise; the pairs alternate
+# which goes first, and only the ratio of medians is worth a look.
+footprint() {
+    local t0 t1 i who cmdline n=5 kd=() kt=() a b ratio
+    t0=$(now)
+    cmdline=$(prop StagedCmdline)
+    # (a) Stage() over D-Bus against kexec -s -l on the same files and
+    # command line; each starts from nothing loaded (kexecd's Unstage also
+    # unloads kexec-tools' kernel). Both include starting a process (busctl,
+    # kexec).
+    for ((i = 1; i <= n; i++)); do
+        for who in $( ((i % 2)) && echo "kexecd kexec" || echo "kexec kexecd"); do
+            unstage_quiet
+            [[ $(cat /sys/kernel/kexec_loaded) == 0 ]] || info "footprint: still loaded before $who"
+            a=$(now)
+            if [[ $who == kexecd ]]; then
+                busctl call "${BUS[@]}" Stage ssb "$NEW_KVER" "" false >/dev/null || info "footprint: Stage failed"
+                b=$(now) kd+=("$(elapsed "$a" "$b")")
+            else
+                kexec -s -l "/boot/vmlinuz-$NEW_KVER" --initrd="/boot/initrd.img-$NEW_KVER" \
+                    --command-line="$cmdline" || info "footprint: kexec -s -l failed"
+                b=$(now) kt+=("$(elapsed "$a" "$b")")
+            fi
+        done
+    done
+    unstage_quiet
+    busctl call "${BUS[@]}" Stage ssb "$NEW_KVER" "" false >/dev/null
+    a=$(printf '%s\n' "${kd[@]}" | median) b=$(printf '%s\n' "${kt[@]}" | median)
+    ratio=$(awk -v a="$a" -v b="$b" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "n/a" }')
+    timing stage-kexecd-median "$a"
+    timing stage-kexec-tools-median "$b"
+    timing stage-ratio "$ratio"
+    info "footprint: Stage() ${kd[*]} s; kexec -s -l ${kt[*]} s; medians $a / $b = $ratio (goal <= 1.05)"
+    # (b) kexecd-verify.service when nothing changed: the unit as the
+    # shutdown runs it (sandbox set up, kexecd --verify-staged, torn down).
+    systemctl start kexecd-verify.service
+    a=$(systemctl show -P InactiveExitTimestampMonotonic kexecd-verify.service)
+    b=$(systemctl show -P InactiveEnterTimestampMonotonic kexecd-verify.service)
+    timing verify-unchanged "$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.3f", (b - a) / 1e6 }')"
+    info "footprint: kexecd-verify.service, nothing changed: $(journalctl -b -o cat -u kexecd-verify.service --no-pager | grep -v -e '^Start' -e '^Finish' -e 'Deactivated' | tail -1)"
+    # (c) systemctl stop kexecd (prepare_7 starts it again).
+    a=$(now)
+    systemctl stop kexecd.service
+    timing stop-kexecd "$(elapsed "$a" "$(now)")"
+    timing footprint "$(elapsed "$t0" "$(now)")"
+}
+
+# The shutdown path of the previous boot: how long kexecd-verify.service ran
+# in it (journal, monotonic), for the figure "what it adds to a reboot".
+verify_in_shutdown() {
+    journalctl -b -1 -u kexecd-verify.service -o short-monotonic --no-pager 2>/dev/null |
+        awk -F'[][]' '/Starting kexecd-verify/ { s = $2 } /Finished kexecd-verify|kexecd-verify.service: Deactivated/ { if (s != "") { printf "%.3f\n", $2 - s; exit } }'
+}
+
+# A plain `reboot`, as an administrator or unattended-upgrades'
+# Automatic-Reboot (shutdown -r) does it. Records which shutdown target it
+# queued: kexec.target (systemd's own kexec) or reboot.target (then kexecd's
+# system-shutdown hook kexecs, [Reboot] UseKexec=yes).
+plain_reboot() {
+    local rc
+    reboot
+    rc=$?
+    state_set PLAIN_REBOOT_JOBS "$(systemctl list-jobs --no-legend --no-pager 2>/dev/null |
+        awk '$2 ~ /^(kexec|reboot)\.target$/ { print $2 }' | paste -sd, -)"
+    return "$rc"
+}
+
+# 10, second half (boot 3): that plain reboot booted the staged kernel by kexec.
+assert_10() {
+    local why=() loader route
+    loader=$(loader_type)
+    [[ $(uname -r) == "$NEW_KVER" ]] || why+=("running $(uname -r), not the staged $NEW_KVER")
+    [[ $loader == d0 ]] || why+=("type_of_loader 0x$loader, not 0xd0 (kexec)")
+    [[ $(boot_id) != "$(state_get BOOT_ID_BEFORE)" ]] || why+=("same boot id")
+    route=$(state_get PLAIN_REBOOT_JOBS)
+    journalctl -b -1 -o cat --no-pager 2>/dev/null | grep -q 'systemd-kexec.service' && route+=" (journal: systemd-kexec.service ran)"
+    timing verify-shutdown "$(verify_in_shutdown)"
+    if ((${#why[@]})); then
+        local w
+        for w in "${why[@]}"; do fail 10 "$w (shutdown job: ${route:-unknown})"; done
+    else
+        pass 10 "plain 'reboot' with [Reboot] UseKexec=yes and $NEW_KVER staged: a kexec (type_of_loader 0x$loader," \
+            "boot id $(state_get BOOT_ID_BEFORE) -> $(boot_id)); shutdown job: ${route:-not seen}"
+    fi
+}
+
 # --- issue 6: what a cold reboot would boot, or step aside ---------------------
 
 # Runs CMD to reboot into phase NEXT; only returns (after a FAIL N) when the
@@ -455,6 +547,8 @@ prepare_7() {
     state_set P7_T0 "$(now)"
     mkdir -p /etc/kexecd.conf.d
     printf '[Stage]\nCmdlineSource=bootloader\n' >/etc/kexecd.conf.d/50-vm-test-cmdline-source.conf
+    # 10: the reboot into boot 3 is a plain `reboot`.
+    printf '[Reboot]\nUseKexec=yes\n' >/etc/kexecd.conf.d/50-vm-test-use-kexec.conf
     # kexecd reads its configuration at start.
     systemctl restart kexecd.service || { fail 7 "systemctl restart kexecd failed: $(systemctl status kexecd.service 2>&1 | tail -5 | tr '\n' '|')"; }
     if ! wait_prop StagedVersion "$NEW_KVER" 60 || ! wait_prop Loaded true 10; then
@@ -487,7 +581,9 @@ prepare_7() {
     fi
     state_set STAGED7_CMDLINE "$staged"
     state_set BOOT2_ID "$(boot_id)"
-    reboot_into grub-kexec 7 systemctl kexec
+    # A plain reboot (10), not systemctl kexec (2 tested that): 7 checks the
+    # command line of whatever kexec it makes.
+    reboot_into grub-kexec 7 plain_reboot
 }
 
 # 7, second half (boot 3): the kexec'd kernel runs with grub.cfg's command line.
@@ -631,7 +727,7 @@ start)
     assert_3
     assert_4
     assert_5
-    not_attempted 6 7 8 9
+    not_attempted 6 7 8 9 10
     finish
     ;;
 kexec)
@@ -642,14 +738,16 @@ kexec)
     assert_3
     assert_4
     assert_5
+    footprint
     prepare_7
-    not_attempted 8 9
+    not_attempted 8 9 10
     finish
     ;;
 grub-kexec)
     state_set PHASE boot3
     timing boot3-userspace "$(awk '{print $1}' /proc/uptime)"
     assert_7
+    assert_10
     prepare_8
     not_attempted 9
     finish
