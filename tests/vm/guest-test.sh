@@ -402,10 +402,13 @@ footprint() {
 }
 
 # The shutdown path of the previous boot: how long kexecd-verify.service ran
-# in it (journal, monotonic), for the figure "what it adds to a reboot".
+# in it (journal, monotonic), for the figure "what it adds to a reboot". The
+# last run: footprint() started it by hand earlier in that boot.
 verify_in_shutdown() {
     journalctl -b -1 -u kexecd-verify.service -o short-monotonic --no-pager 2>/dev/null |
-        awk -F'[][]' '/Starting kexecd-verify/ { s = $2 } /Finished kexecd-verify|kexecd-verify.service: Deactivated/ { if (s != "") { printf "%.3f\n", $2 - s; exit } }'
+        awk -F'[][]' '/Starting kexecd-verify/ { s = $2 }
+            /Finished kexecd-verify|kexecd-verify.service: Deactivated/ { if (s != "") { d = $2 - s; s = "" } }
+            END { if (d != "") printf "%.3f\n", d }'
 }
 
 # A plain `reboot`, as an administrator or unattended-upgrades'
