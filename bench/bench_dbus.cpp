@@ -3,7 +3,7 @@
 // through a bus and a running kexecd.
 //
 // Run with: meson test -C build --benchmark dbus
-//       or: build/bench/kexecd-bench-dbus KEXECD SOURCE_ROOT [--benchmark_...]
+//       or: build/bench/kexecd-bench-dbus KEXECD SOURCE_ROOT [--500-kernels] [--benchmark_...]
 // (KEXECD is the built daemon, SOURCE_ROOT the source tree, for the bus
 // configuration and the shipped bus policy.)
 //
@@ -163,10 +163,14 @@ class Child {
 // daemon stops, then the bus, then the temporary directory is removed.
 class Daemon {
   public:
-    Daemon(const fs::path& kexecd, const fs::path& sourceRoot) {
+    // extraKernels: Debian kernels added to the sample /boot.
+    Daemon(const fs::path& kexecd, const fs::path& sourceRoot, int extraKernels = 0) {
         const fs::path& dir = tmp_.path();
         fs::path root = dir / "root";
         kexecd::fixture::sampleSystem(root);
+        kexecd::fixture::Tree tree(root);
+        for (int i = 0; i < extraKernels; ++i)
+            tree.debianKernel("5.10.0-" + std::to_string(i + 1) + "-amd64");
         fs::path config = dir / "kexecd.conf";
         // No staging of its own: the Stage/Unstage figures start unstaged
         // and every iteration stages and unstages once.
@@ -292,6 +296,17 @@ void BM_ListKernels(benchmark::State& st) {
     st.counters["kernels"] = static_cast<double>(kernels);
 }
 
+// The same on a /boot with 500 kernels (the 5 of the sample and 495 more,
+// each with its initrd, config, System.map and modules directory): what
+// kexecctl list costs on a machine that never removes old kernels. Runs
+// only in a run of its own, against a daemon on such a /boot (see main).
+constexpr int kManyKernels = 500;
+void BM_ListKernels500(benchmark::State& st) {
+    size_t kernels = 0;
+    roundTrips(st, [&] { kernels = gManager->ListKernels().size(); });
+    st.counters["kernels"] = static_cast<double>(kernels);
+}
+
 // kexecctl status: all properties in one call.
 void BM_GetAllProperties(benchmark::State& st) {
     size_t props = 0;
@@ -317,16 +332,19 @@ BENCHMARK(BM_Ping)->UseRealTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_ListKernels)->UseRealTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_GetAllProperties)->UseRealTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_StageUnstage)->UseRealTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_ListKernels500)->UseRealTime()->Unit(benchmark::kMillisecond);
 
 }  // namespace
 
 int main(int argc, char** argv) {
     benchmark::Initialize(&argc, argv);  // takes the --benchmark_* options out
-    if (argc != 3) {
+    bool many = argc == 4 && std::string(argv[3]) == "--500-kernels";
+    if (argc != 3 && !many) {
         std::fprintf(stderr,
-                     "Usage: %s KEXECD SOURCE_ROOT [--benchmark_...]\n"
-                     "  KEXECD       the built kexecd\n"
-                     "  SOURCE_ROOT  kexecd's source tree (tests/data, dbus/org.kexecd1.conf)\n",
+                     "Usage: %s KEXECD SOURCE_ROOT [--500-kernels] [--benchmark_...]\n"
+                     "  KEXECD         the built kexecd\n"
+                     "  SOURCE_ROOT    kexecd's source tree (tests/data, dbus/org.kexecd1.conf)\n"
+                     "  --500-kernels  only BM_ListKernels500, on a /boot with 500 kernels\n",
                      argv[0]);
         return 2;
     }
@@ -342,12 +360,14 @@ int main(int argc, char** argv) {
         return 0;
     }
     try {
-        Daemon daemon(argv[1], argv[2]);
+        // BM_ListKernels500 needs a /boot of its own: one daemon per run
+        // (libbenchmark 1.7 crashes when run twice in one process).
+        Daemon daemon(argv[1], argv[2], many ? kManyKernels - 5 : 0);
         {
             auto conn = sdbus::createSystemBusConnection();
             Manager manager(*conn);
             gManager = &manager;
-            benchmark::RunSpecifiedBenchmarks();
+            benchmark::RunSpecifiedBenchmarks(many ? "ListKernels500" : "-ListKernels500");
             gManager = nullptr;
         }
         if (!daemon.running()) {

@@ -101,6 +101,21 @@ std::string unreadable(const Root& root, const std::string& shown) {
 
 }  // namespace
 
+std::string Discovery::unreadableCached(const std::string& shown, const struct stat& st) {
+    AccessKey key{fileIdOf(st), static_cast<uint32_t>(st.st_mode), static_cast<uint32_t>(st.st_uid),
+                  static_cast<uint32_t>(st.st_gid),
+                  static_cast<int64_t>(st.st_ctim.tv_sec) * 1000000000LL + st.st_ctim.tv_nsec};
+    {
+        std::lock_guard lock(cacheMutex_);
+        auto it = readable_.find(shown);
+        if (it != readable_.end() && it->second.first == key) return it->second.second;
+    }
+    std::string problem = unreadable(root_, shown);
+    std::lock_guard lock(cacheMutex_);
+    readable_[shown] = {key, problem};
+    return problem;
+}
+
 std::vector<Kernel> Discovery::scan(const DiscoveryOptions& opts) {
     const std::filesystem::path boot = root_.path("/boot");
     std::error_code ec;
@@ -117,11 +132,16 @@ std::vector<Kernel> Discovery::scan(const DiscoveryOptions& opts) {
          !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
         std::string name = it->path().filename().string();
         if (!isCandidateImageName(name)) continue;
-        struct stat lst {
-        }, st{};
-        if (::lstat(it->path().c_str(), &lst) < 0 || ::stat(it->path().c_str(), &st) < 0) continue;
+        // The entry's type comes from readdir (no lstat) where the file
+        // system gives it.
+        struct stat st {};
+        bool symlink = it->is_symlink(ec);
+        if (ec || ::stat(it->path().c_str(), &st) < 0) {
+            ec.clear();
+            continue;
+        }
         if (!S_ISREG(st.st_mode)) continue;  // a directory, FIFO or device is no kernel
-        Entry e{name, S_ISLNK(lst.st_mode), st, ""};
+        Entry e{name, symlink, st, ""};
         if (!isPlainText(name)) {
             e.problem = "file name is not valid UTF-8 or has control characters";
         } else if (e.symlink) {
@@ -160,7 +180,7 @@ std::vector<Kernel> Discovery::scan(const DiscoveryOptions& opts) {
         }
         std::string suffix(suffixOf(e.name));
         k.image = "/boot/" + e.name;
-        std::string readProblem = unreadable(root_, k.image);
+        std::string readProblem = unreadableCached(k.image, e.st);
         ImageInfo info = readProblem.empty() ? inspectCached(boot / e.name, fileIdOf(e.st))
                                              : ImageInfo{ImageFormat::Unknown, "", readProblem};
 
@@ -171,13 +191,13 @@ std::vector<Kernel> Discovery::scan(const DiscoveryOptions& opts) {
         std::string mainInitrd;
         int64_t initrdBytes = 0;
         bool emptyInitrd = false;
+        struct stat mainSt {};
         for (auto cand : {"initrd.img-" + suffix, "initramfs-" + suffix + ".img",
                           "initrd-" + suffix, "initrd-" + suffix + ".img"}) {
-            struct stat st {};
-            if (::stat((boot / cand).c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
+            if (::stat((boot / cand).c_str(), &mainSt) == 0 && S_ISREG(mainSt.st_mode)) {
                 mainInitrd = "/boot/" + cand;
-                emptyInitrd = st.st_size == 0;
-                initrdBytes = st.st_size;
+                emptyInitrd = mainSt.st_size == 0;
+                initrdBytes = mainSt.st_size;
                 break;
             }
         }
@@ -185,8 +205,13 @@ std::vector<Kernel> Discovery::scan(const DiscoveryOptions& opts) {
         if (!mainInitrd.empty()) k.initrds.push_back(mainInitrd);
         std::string initrdProblem;
         for (auto& i : k.initrds) {
-            if (i != mainInitrd) initrdBytes += statFileId(root_.path(i)).value_or(FileId{}).size;
-            if (initrdProblem.empty()) initrdProblem = unreadable(root_, i);
+            struct stat st = mainSt;
+            if (i != mainInitrd) {
+                if (::stat(root_.path(i).c_str(), &st) < 0) st = {};
+                initrdBytes += st.st_size;
+            }
+            if (initrdProblem.empty())
+                initrdProblem = st.st_ino ? unreadableCached(i, st) : unreadable(root_, i);
         }
 
         if (!info.ok()) {

@@ -38,10 +38,25 @@ class Discovery {
     // Reading an arm64 image means decompressing tens of MB: remember what
     // each file version said.
     ImageInfo inspectCached(const std::filesystem::path& p, const FileId& id);
+    // Whether a file can be opened ("" or why not), asked of the kernel only
+    // when the file, its owner or its mode changed: opening every image and
+    // initrd on every ListKernels cost two thirds of its syscalls with 500
+    // kernels in /boot. `st` is the file's stat (symlinks followed).
+    std::string unreadableCached(const std::string& shown, const struct stat& st);
+
+    // What decides whether the daemon may read a file; chmod and chown
+    // change its ctime too.
+    struct AccessKey {
+        FileId id;
+        uint32_t mode = 0, uid = 0, gid = 0;
+        int64_t ctimeNs = 0;
+        bool operator==(const AccessKey&) const = default;
+    };
 
     Root root_;
     std::mutex cacheMutex_;
     std::map<std::string, std::pair<FileId, ImageInfo>> cache_;
+    std::map<std::string, std::pair<AccessKey, std::string>> readable_;
 };
 
 // The newest bootable kernel, or nullptr.

@@ -145,6 +145,7 @@ std::vector<Kernel> Engine::listKernels() {
     // with the next change.
     std::unique_lock lock(opMutex_, std::try_to_lock);
     if (lock) {
+        reconcileLocked();
         const Kernel* n = newestBootable(kernels);
         newest_ = n ? n->version : "";
         publishLocked();
@@ -152,8 +153,9 @@ std::vector<Kernel> Engine::listKernels() {
     return kernels;
 }
 
-void Engine::reconcileLocked() {
+bool Engine::reconcileLocked() {
     bool loaded = backend_.loaded();
+    bool wasForeign = foreign_, wasStaged = staged_.has_value();
     if (staged_ && !loaded) {
         spdlog::warn("kernel {} is no longer loaded (unloaded by another tool); forgetting it",
                      staged_->version);
@@ -167,12 +169,28 @@ void Engine::reconcileLocked() {
     if (!staged_ && loaded && !foreign_)
         spdlog::warn("a kernel loaded by another tool is staged; kexecd leaves it alone");
     foreign_ = !staged_ && loaded;
+    return foreign_ != wasForeign || staged_.has_value() != wasStaged;
 }
 
 void Engine::reconcile() {
     std::lock_guard lock(opMutex_);
     reconcileLocked();
     publishLocked();
+}
+
+namespace {
+// Set while this thread runs the status listener, which emits
+// PropertiesChanged; sd-bus calls the property getters to fill the signal in,
+// and those must not reconcile again (this thread holds opMutex_ already).
+thread_local bool tNotifying = false;
+}  // namespace
+
+void Engine::reconcileIfIdle() {
+    if (tNotifying) return;
+    std::unique_lock lock(opMutex_, std::try_to_lock);
+    // Publishing only on a change keeps a property read (GetAll reads them
+    // all) at one read of /sys/kernel/kexec_loaded each.
+    if (lock && reconcileLocked()) publishLocked();
 }
 
 bool Engine::filesChanged(const Staged& s) const {
@@ -492,7 +510,12 @@ void Engine::publishLocked() {
         if (s == status_) return;
         status_ = s;
     }
-    if (listener_) listener_(s);
+    if (!listener_) return;
+    struct Notifying {
+        Notifying() { tNotifying = true; }
+        ~Notifying() { tNotifying = false; }
+    } notifying;
+    listener_(s);
 }
 
 }  // namespace kexecd

@@ -86,6 +86,11 @@ class Engine {
     std::string rescan();
     // Picks up a kernel loaded or unloaded behind our back.
     void reconcile();
+    // The same, for readers (property reads, ListKernels): nothing polls the
+    // kernel (an idle daemon makes no wakeups), so what another tool did is
+    // picked up when someone looks. Skipped while a change runs, which
+    // reconciles itself; never waits.
+    void reconcileIfIdle();
     // A new configuration (SIGHUP, `systemctl reload kexecd`): from now on
     // it decides; with AutoStage the policy is applied again at once, so a
     // changed CmdlineAppend= or Kernel= is staged. Returns what rescan()
@@ -113,7 +118,8 @@ class Engine {
   private:
     std::vector<Kernel> scanLocked();
     std::string rescanLocked();
-    void reconcileLocked();
+    // True when what is staged (or the foreign kernel) changed.
+    bool reconcileLocked();
     std::string stageLocked(const Kernel& k, const std::string& cmdline, bool custom);
     std::string stageChosenLocked(const std::string& version, const std::string& cmdline,
                                   bool newest);

@@ -8,18 +8,13 @@
 #include <chrono>
 #include <cstring>
 
+#include "settle.hpp"
+
 namespace kexecd {
 
-namespace {
-constexpr int kTickMs = 5000;
-}
-
 BootWatch::BootWatch(std::vector<std::filesystem::path> dirs, unsigned settleMs,
-                     std::function<void()> onSettled, std::function<void()> onTick)
-    : dirs_(std::move(dirs)),
-      settleMs_(settleMs),
-      onSettled_(std::move(onSettled)),
-      onTick_(std::move(onTick)) {}
+                     std::function<void()> onSettled)
+    : dirs_(std::move(dirs)), settleMs_(settleMs), onSettled_(std::move(onSettled)) {}
 
 BootWatch::~BootWatch() {
     stop();
@@ -50,18 +45,12 @@ void BootWatch::stop() {
 }
 
 void BootWatch::run() {
-    using Clock = std::chrono::steady_clock;
-    bool pending = false;
-    Clock::time_point quietSince{}, lastTick = Clock::now();
+    using Clock = SettleSchedule::Clock;
+    SettleSchedule schedule{std::chrono::milliseconds(settleMs_)};
     for (;;) {
-        int timeout = kTickMs;
-        if (pending) {
-            auto left = std::chrono::milliseconds(settleMs_) - (Clock::now() - quietSince);
-            timeout = static_cast<int>(std::max<int64_t>(
-                0, std::chrono::duration_cast<std::chrono::milliseconds>(left).count()));
-        }
         pollfd fds[2] = {{inotify_.get(), POLLIN, 0}, {wake_.get(), POLLIN, 0}};
-        int n = ::poll(fds, 2, timeout);
+        // -1 while nothing is pending: asleep until /boot changes or stop().
+        int n = ::poll(fds, 2, schedule.timeoutMs(Clock::now()));
         if (n < 0 && errno != EINTR) {
             spdlog::error("watching /boot failed: {}", std::strerror(errno));
             return;
@@ -71,19 +60,10 @@ void BootWatch::run() {
             alignas(inotify_event) char buf[4096];
             while (::read(inotify_.get(), buf, sizeof buf) > 0) {
             }
-            // Every event restarts the settle delay.
-            pending = true;
-            quietSince = Clock::now();
+            schedule.changed(Clock::now());
             continue;
         }
-        if (pending && Clock::now() - quietSince >= std::chrono::milliseconds(settleMs_)) {
-            pending = false;
-            onSettled_();
-            lastTick = Clock::now();
-        } else if (Clock::now() - lastTick >= std::chrono::milliseconds(kTickMs)) {
-            onTick_();
-            lastTick = Clock::now();
-        }
+        if (schedule.takeDue(Clock::now())) onSettled_();
     }
 }
 

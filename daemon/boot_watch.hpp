@@ -2,8 +2,8 @@
 // Watches /boot (and the modules directories) and calls back once they have
 // been quiet for the settle delay: a package manager writes a kernel, its
 // modules and then an initrd over several seconds, and nothing half-written
-// may be staged. Also ticks every few seconds so that a kernel loaded or
-// unloaded by another tool shows up in the properties.
+// may be staged. Nothing else: no periodic tick (see settle.hpp), so an idle
+// daemon sleeps until /boot changes.
 #include <atomic>
 #include <filesystem>
 #include <functional>
@@ -17,7 +17,7 @@ namespace kexecd {
 class BootWatch {
   public:
     BootWatch(std::vector<std::filesystem::path> dirs, unsigned settleMs,
-              std::function<void()> onSettled, std::function<void()> onTick);
+              std::function<void()> onSettled);
     ~BootWatch();
     void start();
     void stop();
@@ -27,7 +27,7 @@ class BootWatch {
 
     std::vector<std::filesystem::path> dirs_;
     unsigned settleMs_;
-    std::function<void()> onSettled_, onTick_;
+    std::function<void()> onSettled_;
     UniqueFd inotify_, wake_;
     std::thread thread_;
 };

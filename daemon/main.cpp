@@ -231,19 +231,11 @@ int serve(const Options& opt, const Root& root, const Config& config, KexecBacke
         {root.path("/boot"), root.path("/usr/lib/modules"), root.path("/lib/modules"),
          root.path("/boot/grub"), root.path("/boot/grub2"), root.path("/boot/loader/entries"),
          root.path("/etc/kernel")},
-        config.settleMs,
-        [&engine] {
+        config.settleMs, [&engine] {
             try {
                 engine.rescan();
             } catch (const std::exception& e) {
                 spdlog::error("staging after a change in /boot failed: {}", e.what());
-            }
-        },
-        [&engine] {
-            try {
-                engine.reconcile();
-            } catch (const std::exception& e) {
-                spdlog::warn("{}", e.what());
             }
         });
     watch.start();

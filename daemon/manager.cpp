@@ -96,41 +96,48 @@ void ManagerObject::emitChanges(const Status& s) {
     }
 }
 
+// Property reads pick up what other tools did to the kernel meanwhile
+// (nothing polls for it: an idle kexecd makes no wakeups).
+Status ManagerObject::current() {
+    engine_.reconcileIfIdle();
+    return engine_.status();
+}
+
 std::string ManagerObject::StagedVersion() {
-    return forBus(engine_.status().stagedVersion);
+    return forBus(current().stagedVersion);
 }
 std::string ManagerObject::StagedKernel() {
-    return forBus(engine_.status().stagedKernel);
+    return forBus(current().stagedKernel);
 }
 std::vector<std::string> ManagerObject::StagedInitrds() {
-    return forBus(engine_.status().stagedInitrds);
+    return forBus(current().stagedInitrds);
 }
 std::string ManagerObject::StagedCmdline() {
-    return forBus(engine_.status().stagedCmdline);
+    return forBus(current().stagedCmdline);
 }
 std::string ManagerObject::StagedOrigin() {
-    return forBus(engine_.status().stagedOrigin);
+    return forBus(current().stagedOrigin);
 }
 std::string ManagerObject::NewestVersion() {
-    return forBus(engine_.status().newestVersion);
+    return forBus(current().newestVersion);
 }
 std::string ManagerObject::RunningVersion() {
-    return forBus(engine_.status().runningVersion);
+    return forBus(current().runningVersion);
 }
 std::string ManagerObject::BootLoader() {
-    return forBus(engine_.status().bootLoader);
+    return forBus(current().bootLoader);
 }
 std::string ManagerObject::DefaultVersion() {
-    return forBus(engine_.status().defaultVersion);
+    return forBus(current().defaultVersion);
 }
 std::string ManagerObject::BootLoaderCmdline() {
-    return forBus(engine_.status().bootLoaderCmdline);
+    return forBus(current().bootLoaderCmdline);
 }
 std::string ManagerObject::StagedBy() {
-    return forBus(engine_.status().stagedBy);
+    return forBus(current().stagedBy);
 }
 uint64_t ManagerObject::StagedTimestamp() {
-    return static_cast<uint64_t>(std::max<int64_t>(0, engine_.status().stagedAtUsec));
+    return static_cast<uint64_t>(std::max<int64_t>(0, current().stagedAtUsec));
 }
 std::string ManagerObject::BootKind() {
     if (boot_.bootId.empty()) return "";

@@ -85,7 +85,7 @@ class ManagerObject final : public sdbus::AdaptorInterfaces<org::kexecd1::Manage
     void FleetRelease(sdbus::Result<>&& result, bool interactive, std::string id) override;
     std::string FleetState() override;
 
-    bool Loaded() override { return engine_.status().loaded; }
+    bool Loaded() override { return current().loaded; }
     std::string StagedVersion() override;
     std::string StagedKernel() override;
     std::vector<std::string> StagedInitrds() override;
@@ -93,13 +93,13 @@ class ManagerObject final : public sdbus::AdaptorInterfaces<org::kexecd1::Manage
     std::string StagedOrigin() override;
     std::string NewestVersion() override;
     std::string RunningVersion() override;
-    bool AutoStage() override { return engine_.status().autoStage; }
+    bool AutoStage() override { return current().autoStage; }
     std::string BootLoader() override;
     std::string DefaultVersion() override;
     std::string BootLoaderCmdline() override;
     std::string StagedBy() override;
     uint64_t StagedTimestamp() override;
-    uint64_t StagedBytes() override { return engine_.status().stagedBytes; }
+    uint64_t StagedBytes() override { return current().stagedBytes; }
     std::string BootKind() override;
     uint64_t FirmwareUSec() override { return boot_.firmwareUsec; }
     uint64_t LoaderUSec() override { return boot_.loaderUsec; }
@@ -118,6 +118,7 @@ class ManagerObject final : public sdbus::AdaptorInterfaces<org::kexecd1::Manage
     void emitChanges(const Status& s);
     // The reboot itself, on a worker: with a coordinator, a slot first.
     void rebootWithSlot(RebootFlags f, bool wait, const std::string& sender);
+    Status current();
 
     Engine& engine_;
     Power& power_;

@@ -350,9 +350,8 @@ class Node:
             self.stop()
         except AssertionError:
             pass
-        for p in (self.systemd,):
-            if p and p.poll() is None:
-                p.terminate()
-                p.wait(10)
+        if self.systemd and self.systemd.poll() is None:
+            self.systemd.terminate()
+            self.systemd.wait(10)
         self.bus.close()
         os.kill(self.bus_pid, signal.SIGTERM)

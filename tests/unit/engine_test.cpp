@@ -460,3 +460,42 @@ TEST(StatusLine, SaysWhatIsStaged) {
 
 }  // namespace
 }  // namespace kexecd
+
+namespace kexecd::test {
+namespace {
+
+// Nothing polls the kernel any more: a reader's look picks up what another
+// tool did, publishes only when something changed, and the property reads
+// that PropertiesChanged makes from inside the listener do not reconcile
+// again (that thread holds the engine's lock).
+TEST_F(EngineTest, ReadersReconcileWhatOtherToolsDid) {
+    auto e = engine(noAutoStage());
+    e->start();
+    int published = 0;
+    e->setListener([&](const Status&) {
+        ++published;
+        e->reconcileIfIdle();  // as a getter called by the signal would
+    });
+    e->reconcileIfIdle();
+    EXPECT_EQ(published, 0);  // nothing changed: nothing to say
+
+    loaded_ = true;  // kexec -l by hand
+    e->reconcileIfIdle();
+    EXPECT_EQ(e->status().stagedOrigin, "foreign");
+    EXPECT_TRUE(e->status().loaded);
+    EXPECT_EQ(published, 1);
+    e->reconcileIfIdle();
+    EXPECT_EQ(published, 1);
+
+    EXPECT_EQ(e->stage("", ""), kNew);
+    published = 0;
+    loaded_ = false;  // kexec -u by hand
+    e->reconcileIfIdle();
+    EXPECT_EQ(e->status().stagedOrigin, "");
+    EXPECT_FALSE(e->status().loaded);
+    EXPECT_FALSE(fs::exists(stateFile()));
+    EXPECT_EQ(published, 1);
+}
+
+}  // namespace
+}  // namespace kexecd::test
