@@ -158,7 +158,7 @@ int main(int argc, char** argv) {
     unsigned slots = argc > 2 ? static_cast<unsigned>(std::atoi(argv[2])) : 5;
     int holdMs = argc > 3 ? std::atoi(argv[3]) : 200;
     spdlog::set_level(spdlog::level::warn);  // the simulated reboots log at info
-    initCurl();
+    loadCurl();
     fs::path dir = fs::temp_directory_path() / ("kexecd-bench-fleet-" + std::to_string(getpid()));
     fs::create_directories(dir);
 

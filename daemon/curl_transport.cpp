@@ -1,8 +1,10 @@
 #include "curl_transport.hpp"
 
 #include <curl/curl.h>
+#include <dlfcn.h>
 
 #include <memory>
+#include <mutex>
 
 #include "error.hpp"
 
@@ -12,6 +14,69 @@ namespace {
 
 // Answers are small JSON objects; anything bigger is not from etcd.
 constexpr size_t kMaxBody = 4 << 20;
+
+// libcurl is loaded only when a [Fleet] coordinator is configured, as
+// systemd dlopen()s its optional libraries: linked in, it would map some
+// thirty libraries (TLS, Kerberos, LDAP, SSH) into every kexecd, for a
+// feature most machines never turn on.
+constexpr const char* kLibcurl = "libcurl.so.4";
+
+struct CurlApi {
+    decltype(&curl_global_init) global_init;
+    decltype(&curl_easy_init) easy_init;
+    decltype(&curl_easy_cleanup) easy_cleanup;
+    decltype(&curl_easy_setopt) easy_setopt;
+    decltype(&curl_easy_perform) easy_perform;
+    decltype(&curl_easy_getinfo) easy_getinfo;
+    decltype(&curl_easy_strerror) easy_strerror;
+    decltype(&curl_slist_append) slist_append;
+    decltype(&curl_slist_free_all) slist_free_all;
+};
+
+template <typename F>
+void resolve(void* lib, const char* name, F* out) {
+    *out = reinterpret_cast<F>(dlsym(lib, name));
+    if (!*out)
+        throw Error(ErrorCode::Failed,
+                    std::string("[Fleet] needs libcurl, but ") + kLibcurl + " has no " + name);
+}
+
+CurlApi load() {
+    void* lib = dlopen(kLibcurl, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
+    if (!lib)
+        throw Error(ErrorCode::Failed,
+                    std::string("[Fleet] Coordinator= needs libcurl, which cannot be loaded (") +
+                        dlerror() + "): install it (Debian: libcurl4, Fedora: libcurl)");
+    CurlApi api{};
+    resolve(lib, "curl_global_init", &api.global_init);
+    resolve(lib, "curl_easy_init", &api.easy_init);
+    resolve(lib, "curl_easy_cleanup", &api.easy_cleanup);
+    resolve(lib, "curl_easy_setopt", &api.easy_setopt);
+    resolve(lib, "curl_easy_perform", &api.easy_perform);
+    resolve(lib, "curl_easy_getinfo", &api.easy_getinfo);
+    resolve(lib, "curl_easy_strerror", &api.easy_strerror);
+    resolve(lib, "curl_slist_append", &api.slist_append);
+    resolve(lib, "curl_slist_free_all", &api.slist_free_all);
+    if (api.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+        throw Error(ErrorCode::Failed, "[Fleet] libcurl failed to initialise");
+    return api;
+}
+
+// Loaded once; a failure is remembered and thrown again to every caller.
+const CurlApi& curl() {
+    static std::once_flag once;
+    static CurlApi api;
+    static std::exception_ptr failure;
+    std::call_once(once, [] {
+        try {
+            api = load();
+        } catch (...) {
+            failure = std::current_exception();
+        }
+    });
+    if (failure) std::rethrow_exception(failure);
+    return api;
+}
 
 size_t onData(char* ptr, size_t size, size_t n, void* user) {
     auto* out = static_cast<std::string*>(user);
@@ -26,8 +91,8 @@ std::string underRoot(const Root& root, const std::string& p) {
 
 }  // namespace
 
-void initCurl() {
-    curl_global_init(CURL_GLOBAL_DEFAULT);
+void loadCurl() {
+    curl();
 }
 
 CurlTransport::CurlTransport(const Root& root, const FleetConfig& c,
@@ -35,40 +100,44 @@ CurlTransport::CurlTransport(const Root& root, const FleetConfig& c,
     : ca_(underRoot(root, c.trustedCA)),
       cert_(underRoot(root, c.clientCertificate)),
       key_(underRoot(root, c.clientKey)),
-      timeout_(timeout) {}
+      timeout_(timeout) {
+    curl();
+}
 
 HttpResponse CurlTransport::post(const std::string& url, const std::string& body,
                                  const std::vector<std::string>& headers) {
-    std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> h(curl_easy_init(), curl_easy_cleanup);
+    const CurlApi& api = curl();
+    std::unique_ptr<CURL, decltype(api.easy_cleanup)> h(api.easy_init(), api.easy_cleanup);
     if (!h) throw Error(ErrorCode::CoordinatorUnavailable, "cannot set up libcurl");
     curl_slist* list = nullptr;
-    for (auto& hd : headers) list = curl_slist_append(list, hd.c_str());
-    std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> hl(list, curl_slist_free_all);
+    for (auto& hd : headers) list = api.slist_append(list, hd.c_str());
+    std::unique_ptr<curl_slist, decltype(api.slist_free_all)> hl(list, api.slist_free_all);
     HttpResponse r;
     char err[CURL_ERROR_SIZE] = "";
     CURL* c = h.get();
-    curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+    auto set = api.easy_setopt;
+    set(c, CURLOPT_URL, url.c_str());
     // Only what the configuration names: no redirects to elsewhere, no
     // file:// or other protocols.
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_POST, 1L);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.c_str());
-    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, list);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout_.count()));
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(timeout_.count() / 2));
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, onData);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &r.body);
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, err);
-    if (!ca_.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, ca_.c_str());
-    if (!cert_.empty()) curl_easy_setopt(c, CURLOPT_SSLCERT, cert_.c_str());
-    if (!key_.empty()) curl_easy_setopt(c, CURLOPT_SSLKEY, key_.c_str());
-    CURLcode rc = curl_easy_perform(c);
+    set(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    set(c, CURLOPT_NOSIGNAL, 1L);
+    set(c, CURLOPT_POST, 1L);
+    set(c, CURLOPT_POSTFIELDS, body.c_str());
+    set(c, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
+    set(c, CURLOPT_HTTPHEADER, list);
+    set(c, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout_.count()));
+    set(c, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(timeout_.count() / 2));
+    set(c, CURLOPT_WRITEFUNCTION, onData);
+    set(c, CURLOPT_WRITEDATA, &r.body);
+    set(c, CURLOPT_ERRORBUFFER, err);
+    if (!ca_.empty()) set(c, CURLOPT_CAINFO, ca_.c_str());
+    if (!cert_.empty()) set(c, CURLOPT_SSLCERT, cert_.c_str());
+    if (!key_.empty()) set(c, CURLOPT_SSLKEY, key_.c_str());
+    CURLcode rc = api.easy_perform(c);
     if (rc != CURLE_OK)
         throw Error(ErrorCode::CoordinatorUnavailable,
-                    url + ": " + (err[0] ? std::string(err) : curl_easy_strerror(rc)));
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
+                    url + ": " + (err[0] ? std::string(err) : api.easy_strerror(rc)));
+    api.easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
     return r;
 }
 

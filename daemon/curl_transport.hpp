@@ -1,7 +1,7 @@
 #pragma once
-// HttpTransport over libcurl, with the TLS settings of [Fleet]: a CA to
-// trust (TrustedCA=) and a client certificate and key (ClientCertificate=,
-// ClientKey=), read under --root.
+// HttpTransport over libcurl (loaded at run time: see loadCurl), with the TLS settings of [Fleet]:
+// a CA to trust (TrustedCA=) and a client certificate and key (ClientCertificate=, ClientKey=),
+// read under --root.
 #include <chrono>
 #include <string>
 
@@ -22,7 +22,9 @@ class CurlTransport final : public HttpTransport {
     std::chrono::milliseconds timeout_;
 };
 
-// curl_global_init, once, before any thread: call from main().
-void initCurl();
+// Loads libcurl (dlopen) and runs curl_global_init, once: call from main()
+// before any thread starts, when a coordinator is configured. Throws Error
+// when libcurl is missing. CurlTransport loads it too, where nobody did.
+void loadCurl();
 
 }  // namespace kexecd

@@ -210,8 +210,11 @@ void reloadConfig(const Options& opt, const Root& root, Engine& engine, const Fl
 int serve(const Options& opt, const Root& root, const Config& config, KexecBackend& backend,
           Power& power, const sigset_t& sigs) {
     Engine engine(root, config, backend);
-    Fleet fleet(root, config.fleet,
-                makeCoordinator(config.fleet, std::make_shared<CurlTransport>(root, config.fleet)));
+    Fleet fleet(
+        root, config.fleet,
+        makeCoordinator(config.fleet, config.fleet.enabled()
+                                          ? std::make_shared<CurlTransport>(root, config.fleet)
+                                          : nullptr));
 
     // Objects first, then the name: a client that sees the name can use
     // the object at once (its calls wait for the event loop below). The
@@ -306,7 +309,6 @@ int main(int argc, char** argv) {
     sigaddset(&sigs, SIGINT);
     sigaddset(&sigs, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
-    initCurl();
 
     Root root(opt.root);
     Config config;
@@ -317,6 +319,8 @@ int main(int argc, char** argv) {
                 ErrorCode::InvalidArgument,
                 "[Fleet] Coordinator=" + std::string(coordinatorName(config.fleet.coordinator)) +
                     " needs Endpoints=");
+        // Still single-threaded here, as curl_global_init wants.
+        if (config.fleet.enabled()) loadCurl();
     } catch (const Error& e) {
         spdlog::critical("bad configuration: {}", e.what());
         return 78;  // EX_CONFIG

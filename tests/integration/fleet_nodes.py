@@ -268,6 +268,11 @@ class Node:
         self.boots = 0
         self.log_offset = 0
 
+    def maps(self):
+        '''The running daemon's memory map (/proc/PID/maps).'''
+        with open(f'/proc/{self.daemon.pid}/maps', encoding='utf-8', errors='replace') as f:
+            return f.read()
+
     def set_system_state(self, state):
         mock = self.bus.get_object(SYSTEMD_NAME, '/org/freedesktop/systemd1')
         mock.Set('org.freedesktop.systemd1.Manager', 'SystemState', state,

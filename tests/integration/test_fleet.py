@@ -127,6 +127,7 @@ class FleetTestCase(unittest.TestCase):
         fs = nodes[0].fleet_status()
         self.assertEqual((fs['coordinator'], fs['group'], fs['total_slots'], fs['holders']),
                          ('etcd', 'default', 2, []))
+        self.assertIn('libcurl', nodes[0].maps())
 
     def test_killed_holder_keeps_its_slot(self):
         '''a node SIGKILLed while holding its slot keeps it; fleet release
@@ -328,6 +329,8 @@ class FleetTestCase(unittest.TestCase):
                              'org.kexecd1.Manager')
         self.assertEqual(json.loads(mgr.FleetStatus())['coordinator'], 'none')
         self.assertEqual(n.status()['fleet_state'], '')
+        # libcurl is loaded for a coordinator only.
+        self.assertNotIn('libcurl', n.maps())
         self.assertNotIn('Fleet', n.kexecctl('status').stdout)
         needed, reason = mgr.RebootNeeded()
         self.assertTrue(needed)
