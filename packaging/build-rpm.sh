@@ -1,12 +1,14 @@
 #!/bin/bash
-# build-rpm.sh OUTDIR: builds the kexecd RPM from this tree with rpmbuild and
-# copies the .rpm files into OUTDIR. On Debian (package rpm) the Fedora
+# build-rpm.sh OUTDIR [RPMBUILD-OPTION...]: builds the kexecd RPM from this
+# tree with rpmbuild (and the options given, e.g. --without check) and copies
+# the .rpm files into OUTDIR. On Debian (package rpm) the Fedora
 # BuildRequires cannot be satisfied from the rpm database, so it builds with
 # --nodeps against the Debian build dependencies (see packaging/debian/control);
 # elsewhere the BuildRequires are checked as usual.
 set -euo pipefail
 
-out=${1:?usage: build-rpm.sh OUTDIR}
+out=${1:?usage: build-rpm.sh OUTDIR [RPMBUILD-OPTION...]}
+shift
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
@@ -27,7 +29,7 @@ tar -C "$work" -czf "$work/SOURCES/kexecd-$version.tar.gz" "kexecd-$version"
 
 nodeps=()
 [ -e /etc/debian_version ] && nodeps=(--nodeps)
-rpmbuild -bb "${nodeps[@]}" --define "_topdir $work" "$spec"
+rpmbuild -bb "${nodeps[@]}" "$@" --define "_topdir $work" "$spec"
 
 rpms=("$work"/RPMS/*/*.rpm)
 cp "${rpms[@]}" "$out/"

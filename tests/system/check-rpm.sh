@@ -7,7 +7,9 @@ src=$1
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
-bash "$src/packaging/build-rpm.sh" "$out" >"$out/build.log" 2>&1 || {
+# --without check: the unit tests run in this suite already; the package
+# build compiles only what it installs.
+bash "$src/packaging/build-rpm.sh" "$out" --without check >"$out/build.log" 2>&1 || {
     tail -40 "$out/build.log" >&2
     echo "FAIL: build-rpm.sh failed" >&2
     exit 1
