@@ -15,6 +15,7 @@ struct Rule {
 
 constexpr Rule kTable[] = {
     {"ListKernels", Authorization::Kind::Public, "", ""},
+    {"ListBootEntries", Authorization::Kind::Public, "", ""},
     {"Check", Authorization::Kind::Public, "", ""},
     {"StageNewest", Authorization::Kind::Polkit, "org.kexecd1.stage", ""},
     {"Stage", Authorization::Kind::Polkit, "org.kexecd1.stage", "org.kexecd1.stage-custom"},

@@ -64,8 +64,6 @@ ImageInfo Discovery::inspectCached(const std::filesystem::path& p, const FileId&
     return info;
 }
 
-namespace {
-
 // A name or version read from a file can carry any byte; only what the D-Bus
 // API, the journal and a terminal can show unchanged is used as it is.
 bool isPlainText(std::string_view s) {
@@ -83,6 +81,8 @@ bool isVersionText(std::string_view s) {
         return std::isalnum(u) || c == '.' || c == '-' || c == '_' || c == '+' || c == '~';
     });
 }
+
+namespace {
 
 // "" when the file can be opened for reading as the daemon runs (the unit
 // keeps no CAP_DAC_OVERRIDE), else why not, naming it as the system sees it.
@@ -114,6 +114,35 @@ std::string Discovery::unreadableCached(const std::string& shown, const struct s
     std::lock_guard lock(cacheMutex_);
     readable_[shown] = {key, problem};
     return problem;
+}
+
+bool Discovery::hasModules(const std::string& version) const {
+    return isDir(root_.path("/lib/modules") / version) ||
+           isDir(root_.path("/usr/lib/modules") / version);
+}
+
+std::string Discovery::entryProblem(const DiscoveryOptions& opts, const Kernel& k,
+                                    const ImageInfo& info, uint64_t imageBytes) {
+    if (!info.ok()) return info.error;
+    if (!isVersionText(k.version)) return "the image's version string has unexpected characters";
+    if (imageBytes > static_cast<uint64_t>(kMaxImageBytes))
+        return "image is larger than the 2 GiB the kernel loads";
+    uint64_t initrdBytes = 0;
+    for (auto& i : k.initrds) {
+        struct stat st {};
+        if (::stat(root_.path(i).c_str(), &st) < 0 || !S_ISREG(st.st_mode))
+            return "initrd " + i + " is missing";
+        if (st.st_size == 0) return "initrd " + i + " is empty";
+        if (auto why = unreadableCached(i, st); !why.empty()) return why;
+        initrdBytes += static_cast<uint64_t>(st.st_size);
+    }
+    for (auto& sec : k.initrdSections) initrdBytes += sec.size;
+    if (k.initrds.empty() && k.initrdSections.empty() && opts.requireInitrd) return "no initrd";
+    if (initrdBytes > static_cast<uint64_t>(kMaxInitrdBytes))
+        return "initrds are " + std::to_string(initrdBytes >> 20) +
+               " MiB together; the kernel loads at most 2 GiB";
+    if (opts.requireModules && !hasModules(k.version)) return "no modules directory";
+    return "";
 }
 
 std::vector<Kernel> Discovery::scan(const DiscoveryOptions& opts) {
@@ -166,10 +195,10 @@ std::vector<Kernel> Discovery::scan(const DiscoveryOptions& opts) {
             microcode.push_back("/boot/" + std::string(m));
     }
 
-    std::set<std::pair<dev_t, ino_t>> seen;
+    Seen seen;
     std::vector<Kernel> kernels;
     for (auto& e : entries) {
-        if (!seen.insert({e.st.st_dev, e.st.st_ino}).second) continue;
+        if (!seen.ids.insert({e.st.st_dev, e.st.st_ino}).second) continue;
         Kernel k;
         if (!e.problem.empty()) {
             k.image = "/boot/" + escapeText(e.name);
@@ -232,17 +261,22 @@ std::vector<Kernel> Discovery::scan(const DiscoveryOptions& opts) {
         } else if (initrdBytes > kMaxInitrdBytes) {
             k.reason = "initrds are " + std::to_string(initrdBytes >> 20) +
                        " MiB together; the kernel loads at most 2 GiB";
-        } else if (opts.requireModules && !isDir(root_.path("/lib/modules") / k.version) &&
-                   !isDir(root_.path("/usr/lib/modules") / k.version)) {
+        } else if (opts.requireModules && !hasModules(k.version)) {
             k.reason = "no modules directory";
         }
         k.bootable = k.reason.empty();
         kernels.push_back(std::move(k));
     }
 
-    std::sort(kernels.begin(), kernels.end(), [](const Kernel& a, const Kernel& b) {
+    scanEntries(opts, seen, kernels);
+
+    // One version found twice: a UKI before a BLS entry before a /boot file,
+    // as a UEFI machine's boot menu (systemd-boot) lists them.
+    auto rank = [](const Kernel& k) { return k.source == "uki" ? 0 : k.source == "bls" ? 1 : 2; };
+    std::sort(kernels.begin(), kernels.end(), [&](const Kernel& a, const Kernel& b) {
         if (int c = compareVersions(a.version, b.version); c != 0) return c > 0;
         if (a.bootable != b.bootable) return a.bootable;
+        if (rank(a) != rank(b)) return rank(a) < rank(b);
         return a.image < b.image;
     });
     return kernels;

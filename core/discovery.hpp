@@ -1,9 +1,15 @@
 #pragma once
 // Finds the kernels in <root>/boot, for the Debian/Ubuntu, Fedora/RHEL,
-// openSUSE and Arch layouts, and decides which of them can be staged.
+// openSUSE and Arch layouts, and the Boot Loader Spec entries and unified
+// kernel images on the ESP and XBOOTLDR (mounted at /efi, /boot or
+// /boot/efi, as bootctl looks for them), and decides which can be staged.
+#include <sys/types.h>
+
 #include <filesystem>
 #include <map>
 #include <mutex>
+#include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -12,13 +18,52 @@
 
 namespace kexecd {
 
+// Bytes within a file: a section of a unified kernel image.
+struct ImageSection {
+    uint64_t offset = 0;
+    uint64_t size = 0;
+    bool operator==(const ImageSection&) const = default;
+};
+
+// One boot entry, wherever it was found: an image file in /boot, a Boot
+// Loader Spec entry or a unified kernel image (UKI) on the ESP or XBOOTLDR.
 struct Kernel {
     std::string version;               // from the image itself where it can be read
-    std::string image;                 // path as the system sees it (/boot/vmlinuz-…)
+    std::string image;                 // path as the system sees it (/boot/vmlinuz-…, the .efi)
     std::vector<std::string> initrds;  // microcode first
     bool bootable = false;
     std::string reason;  // "" when bootable
+    // "boot" (an image file in /boot), "bls" (a Boot Loader Spec Type #1
+    // entry), "uki" (a Type #2 unified kernel image).
+    std::string source = "boot";
+    std::string entry;  // the .conf or .efi as the system sees it; "" for "boot"
+    // The command line the entry carries (a UKI's .cmdline with its add-ons',
+    // a BLS entry's options); nullopt: derived like a /boot kernel's.
+    std::optional<std::string> cmdline;
+    // A UKI: its .linux within `image`, and its .ucode and .initrd (in that
+    // order) loaded after `initrds`.
+    std::optional<ImageSection> kernelSection;
+    std::vector<ImageSection> initrdSections;
 };
+
+// What the default profile of a unified kernel image holds (pure; read by
+// inspectUki()).
+struct UkiContents {
+    std::string error;                   // "" when its file can be staged
+    std::string version;                 // .uname, else the .linux image's
+    std::optional<std::string> cmdline;  // .cmdline, trailing NULs and space dropped
+    ImageSection linux;
+    std::vector<ImageSection> initrds;  // .ucode, then .initrd
+    ImageInfo image;                    // what the .linux image says
+};
+
+// Reads a UKI's PE section table and the sections kexecd needs. Never throws.
+UkiContents inspectUki(int fd);
+
+// The directories holding boot entries (loader/entries, EFI/Linux) on every
+// place the ESP or XBOOTLDR may be mounted, as the system sees them: for the
+// /boot watch.
+std::vector<std::string> entryDirs();
 
 struct DiscoveryOptions {
     bool requireInitrd = true;
@@ -35,6 +80,25 @@ class Discovery {
     const Root& root() const { return root_; }
 
   private:
+    // The files listed so far (device, inode): one kernel file is listed once.
+    struct Seen {
+        std::set<std::pair<dev_t, ino_t>> ids;
+    };
+    // The ESP's and XBOOTLDR's entries (discovery_esp.cpp): BLS Type #1
+    // entries and UKIs, less those whose kernel file is already listed.
+    void scanEntries(const DiscoveryOptions& opts, Seen& seen, std::vector<Kernel>& out);
+    void addBlsEntries(const DiscoveryOptions& opts, const std::string& mount, Seen& seen,
+                       std::vector<Kernel>& out);
+    void addUkis(const DiscoveryOptions& opts, const std::string& mount, std::vector<Kernel>& out);
+    // Why `k` cannot be staged (""), by the rules every kernel follows:
+    // readable files, sizes, initrd and modules present.
+    std::string entryProblem(const DiscoveryOptions& opts, const Kernel& k, const ImageInfo& info,
+                             uint64_t imageBytes);
+    bool hasModules(const std::string& version) const;
+
+    // What a UKI's sections say, remembered per file version.
+    UkiContents inspectUkiCached(const std::filesystem::path& p, const FileId& id);
+
     // Reading an arm64 image means decompressing tens of MB: remember what
     // each file version said.
     ImageInfo inspectCached(const std::filesystem::path& p, const FileId& id);
@@ -57,10 +121,17 @@ class Discovery {
     std::mutex cacheMutex_;
     std::map<std::string, std::pair<FileId, ImageInfo>> cache_;
     std::map<std::string, std::pair<AccessKey, std::string>> readable_;
+    std::map<std::string, std::pair<FileId, UkiContents>> ukis_;
 };
 
 // The newest bootable kernel, or nullptr.
 const Kernel* newestBootable(const std::vector<Kernel>& kernels);
+
+// Text read from a file that D-Bus, the journal and a terminal can show as
+// it is: valid UTF-8 without control characters.
+bool isPlainText(std::string_view s);
+// What a version argument may be (validateVersionArgument()).
+bool isVersionText(std::string_view s);
 
 // Whether a file name in /boot is a kernel image kexecd should consider
 // (not a rescue image, backup, package manager temp file or checksum).

@@ -207,6 +207,8 @@ std::string Engine::stageLocked(const Kernel& k, const std::string& cmdline, boo
                          std::chrono::system_clock::now().time_since_epoch())
                          .count();
     LoadRequest req{root_.path(k.image), {}, cmdline};
+    if (k.kernelSection)
+        req.kernel = FilePart(root_.path(k.image), k.kernelSection->offset, k.kernelSection->size);
     // Identities are taken before the load: a file replaced in between shows
     // up as changed at the next rescan and is staged again.
     std::vector<std::string> files{k.image};
@@ -217,6 +219,8 @@ std::string Engine::stageLocked(const Kernel& k, const std::string& cmdline, boo
         s.files.push_back({p, *id});
         if (p != k.image) req.initrds.push_back(root_.path(p));
     }
+    for (auto& sec : k.initrdSections)
+        req.initrds.push_back(FilePart(root_.path(k.image), sec.offset, sec.size));
 
     backend_.load(req);
     if (foreign_) spdlog::warn("replaced a kernel loaded by another tool");

@@ -63,10 +63,18 @@ const Kernel* Engine::autoTargetLocked(const std::vector<Kernel>& kernels) const
 std::string Engine::derivedCmdline(const Kernel& target) const {
     std::string base;
     bool haveBase = false;
-    if (config_.cmdlineFromBootLoader) {
+    std::string from;
+    if (target.cmdline) {
+        // What the entry itself boots with (a UKI's .cmdline is what
+        // systemd-stub uses under Secure Boot, whatever the loader says).
+        base = *target.cmdline;
+        haveBase = true;
+        from = target.entry;
+    } else if (config_.cmdlineFromBootLoader) {
         if (auto c = bootLoader_.cmdlineFor(grubKernelSuffix(target.image))) {
             base = *c;
             haveBase = true;
+            from = bootLoader_.name();
         } else {
             spdlog::warn(
                 "CmdlineSource=bootloader: {} has no entry for {}; deriving the command "
@@ -75,6 +83,7 @@ std::string Engine::derivedCmdline(const Kernel& target) const {
         }
     }
     if (!haveBase) {
+        from = "/proc/cmdline";
         auto proc = readSmallFile(root_.path("/proc/cmdline"));
         if (!proc)
             throw Error(
@@ -92,13 +101,11 @@ std::string Engine::derivedCmdline(const Kernel& target) const {
         base = dropWords(*proc, typed);
     }
     std::string cmdline = deriveCmdline(base, config_.cmdlineRemove, config_.cmdlineAppend);
-    spdlog::debug("command line for {} from {}: {}", target.version,
-                  haveBase ? bootLoader_.name() : "/proc/cmdline", escapeText(cmdline));
+    spdlog::debug("command line for {} from {}: {}", target.version, from, escapeText(cmdline));
     try {
         validateCmdline(cmdline);
     } catch (const Error& e) {
-        throw Error(e.code(), std::string("the command line derived from ") +
-                                  (haveBase ? bootLoader_.name() : "/proc/cmdline") +
+        throw Error(e.code(), "the command line derived from " + from +
                                   " and CmdlineAppend= cannot be used: " + e.what() +
                                   "; set CmdlineRemove=/CmdlineAppend= or pass one");
     }

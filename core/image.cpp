@@ -5,6 +5,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
@@ -73,13 +74,16 @@ ImageInfo fail(ImageFormat f, std::string why) {
     return ImageInfo{f, "", std::move(why)};
 }
 
-ImageInfo scanPlain(int fd, off_t start, ImageFormat f) {
+// Scans at most `length` bytes from `start`: a kernel inside a UKI ends where
+// its section does, and the initrd after it must not lend it a banner.
+ImageInfo scanPlain(int fd, off_t start, uint64_t length, ImageFormat f) {
     BannerScanner scanner;
     std::vector<char> buf(kChunk);
     size_t total = 0;
-    for (off_t off = start; total < kMaxScan;) {
+    for (off_t off = start; total < kMaxScan && total < length;) {
         size_t got = 0;
-        if (!preadAll(fd, buf.data(), buf.size(), off, &got))
+        size_t want = static_cast<size_t>(std::min<uint64_t>(buf.size(), length - total));
+        if (!preadAll(fd, buf.data(), want, off, &got))
             return fail(f, "cannot read image: " + errnoText(errno));
         if (got == 0) break;
         if (scanner.feed(std::string_view(buf.data(), got)))
@@ -191,36 +195,39 @@ ImageInfo inspectImage(const std::filesystem::path& path) {
     return inspectImageFd(fd.get());
 }
 
-ImageInfo inspectImageFd(int fdNum) {
-    struct Borrowed {
-        int n;
-        int get() const { return n; }
-    } fd{fdNum};
+ImageInfo inspectImageFd(int fd) {
+    struct stat st {};
+    if (::fstat(fd, &st) < 0)
+        return fail(ImageFormat::Unknown, "cannot read image: " + errnoText(errno));
+    return inspectImageRange(fd, 0, static_cast<uint64_t>(st.st_size));
+}
+
+ImageInfo inspectImageRange(int fd, uint64_t start, uint64_t length) {
     // The whole x86 setup area (up to 255 sectors after the boot sector):
     // real kernels keep the version string near its end, past 12 KiB.
     std::vector<unsigned char> buf(0x200 * 256);
     unsigned char* h = buf.data();
     size_t got = 0;
-    if (!preadAll(fd.get(), h, buf.size(), 0, &got))
+    const off_t base = static_cast<off_t>(start);
+    if (!preadAll(fd, h, static_cast<size_t>(std::min<uint64_t>(buf.size(), length)), base, &got))
         return fail(ImageFormat::Unknown, "cannot read image: " + errnoText(errno));
 
     if (got >= 0x210 && std::memcmp(h + 0x202, "HdrS", 4) == 0) return inspectX86(h, got);
     if (got >= 64 && le32(h + 0x38) == 0x644d5241)
-        return scanPlain(fd.get(), 0, ImageFormat::Arm64Image);
-    if (got >= 3 && h[0] == 0x1f && h[1] == 0x8b && h[2] == 0x08) {
-        struct stat st {};
-        ::fstat(fd.get(), &st);
-        return scanGzip(fd.get(), 0, static_cast<uint64_t>(st.st_size), ImageFormat::Gzip);
-    }
+        return scanPlain(fd, base, length, ImageFormat::Arm64Image);
+    if (got >= 3 && h[0] == 0x1f && h[1] == 0x8b && h[2] == 0x08)
+        return scanGzip(fd, base, length, ImageFormat::Gzip);
     if (got >= 32 && h[0] == 'M' && h[1] == 'Z' && std::memcmp(h + 4, "zimg", 4) == 0) {
         uint32_t payloadOff = le32(h + 8), payloadSize = le32(h + 12);
+        if (uint64_t{payloadOff} + payloadSize > length)
+            return fail(ImageFormat::EfiZboot, "bad image header: EFI zboot payload past the end");
         std::string_view comp(reinterpret_cast<const char*>(h) + 24, 8);
         comp = comp.substr(0, comp.find('\0'));
         if (comp != "gzip")
             return fail(ImageFormat::EfiZboot,
                         "bad image header: EFI zboot payload compressed with " + std::string(comp) +
                             ", only gzip is supported");
-        return scanGzip(fd.get(), payloadOff, payloadSize, ImageFormat::EfiZboot);
+        return scanGzip(fd, base + payloadOff, payloadSize, ImageFormat::EfiZboot);
     }
     return fail(ImageFormat::Unknown, "bad image header: not an x86 bzImage or arm64 Image");
 }

@@ -1,6 +1,7 @@
 #pragma once
 // Reads the kernel release out of a kernel image, so that the version kexecd
 // stages is the one the image will boot, whatever its file is called.
+#include <cstdint>
 #include <filesystem>
 #include <string>
 
@@ -24,6 +25,9 @@ struct ImageInfo {
 ImageInfo inspectImage(const std::filesystem::path& path);
 // The same, on an open file (a regular file or memfd; read with pread only).
 ImageInfo inspectImageFd(int fd);
+// The same, for the `length` bytes at `start` of an open file (the .linux
+// section of a unified kernel image).
+ImageInfo inspectImageRange(int fd, uint64_t start, uint64_t length);
 
 // Finds "Linux version <release> " in a buffer: the release, or "".
 std::string findBannerVersion(std::string_view data);

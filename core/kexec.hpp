@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -12,9 +13,26 @@
 
 namespace kexecd {
 
+// A file handed to the kernel, or a part of one: a section of a unified
+// kernel image, which is copied into a sealed memfd first.
+struct FilePart {
+    std::filesystem::path path;  // host path (root already applied)
+    uint64_t offset = 0;
+    std::optional<uint64_t> size;  // nullopt: the whole file
+
+    FilePart() = default;
+    FilePart(std::filesystem::path p) : path(std::move(p)) {}  // NOLINT: a whole file
+    FilePart(std::filesystem::path p, uint64_t off, uint64_t len)
+        : path(std::move(p)), offset(off), size(len) {}
+    bool whole() const { return !size; }
+    bool operator==(const FilePart&) const = default;
+    // "/efi/EFI/Linux/x.efi (bytes 4096+1024)" for messages.
+    std::string describe() const;
+};
+
 struct LoadRequest {
-    std::filesystem::path kernel;                // host path (root already applied)
-    std::vector<std::filesystem::path> initrds;  // concatenated in this order
+    FilePart kernel;
+    std::vector<FilePart> initrds;  // concatenated in this order
     std::string cmdline;
 };
 
@@ -85,13 +103,16 @@ class SimulatedKexec final : public KexecBackend {
     bool loaded_ = false;
 };
 
-// Opens the initrds and, when there are several, concatenates them into one
-// memfd (kexec_file_load takes a single initrd fd). Returns -1 with no initrd.
-// Only regular files are opened, never blocking (O_NONBLOCK); their total
-// size is checked against kMaxInitrdBytes first. `sys` (nullptr: the real
-// syscall) creates the memfd.
-UniqueFd openInitrd(const std::vector<std::filesystem::path>& initrds,
-                    KexecSyscalls* sys = nullptr);
+// Opens the initrds and, when there are several or they are parts of files,
+// concatenates them into one sealed memfd (kexec_file_load takes a single
+// initrd fd). Returns -1 with no initrd. Only regular files are opened, never
+// blocking (O_NONBLOCK); their total size is checked against
+// kMaxInitrdBytes first. `sys` (nullptr: the real syscall) creates the memfd.
+UniqueFd openInitrd(const std::vector<FilePart>& initrds, KexecSyscalls* sys = nullptr);
+
+// Opens the kernel image: the file itself, or its part copied into a sealed
+// memfd. Throws Error(KexecFailed), or NotBootable when it is too large.
+UniqueFd openKernel(const FilePart& kernel, KexecSyscalls* sys = nullptr);
 
 // Opens a kernel image or initrd for loading: regular files only, never
 // blocking; throws Error(KexecFailed).

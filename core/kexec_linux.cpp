@@ -90,53 +90,94 @@ UniqueFd openForLoad(const std::filesystem::path& p) {
     }
 }
 
-UniqueFd openInitrd(const std::vector<std::filesystem::path>& initrds, KexecSyscalls* sys) {
-    if (initrds.empty()) return UniqueFd();
-    std::vector<UniqueFd> fds;
-    std::vector<int64_t> sizes;
-    int64_t total = 0;
-    for (auto& p : initrds) {
-        fds.push_back(openForLoad(p));
-        struct stat st {};
-        if (::fstat(fds.back().get(), &st) < 0)
-            throw Error(ErrorCode::KexecFailed,
-                        "cannot stat " + p.string() + ": " + errnoText(errno));
-        sizes.push_back(st.st_size);
-        total += st.st_size;
-        if (total > kMaxInitrdBytes)
-            throw Error(ErrorCode::NotBootable,
-                        "the initrd is " + std::to_string(total >> 20) +
-                            " MiB or more; the kernel loads at most 2 GiB (" + p.string() + ")");
-    }
-    if (fds.size() == 1) return std::move(fds.front());
+std::string FilePart::describe() const {
+    if (whole()) return path.string();
+    return path.string() + " (bytes " + std::to_string(offset) + "+" + std::to_string(*size) + ")";
+}
 
-    int memfd = sys ? sys->memfdCreate("kexecd-initrd", MFD_CLOEXEC | MFD_ALLOW_SEALING)
-                    : ::memfd_create("kexecd-initrd", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+namespace {
+
+struct OpenPart {
+    UniqueFd fd;
+    uint64_t offset = 0, size = 0;
+    bool whole = true;
+};
+
+// Opens each part and checks that it lies within its file; the total against
+// `limit` before anything is copied.
+std::vector<OpenPart> openParts(const std::vector<FilePart>& parts, int64_t limit,
+                                const char* what) {
+    std::vector<OpenPart> out;
+    uint64_t total = 0;
+    for (auto& p : parts) {
+        OpenPart o{openForLoad(p.path), p.offset, 0, p.whole()};
+        struct stat st {};
+        if (::fstat(o.fd.get(), &st) < 0)
+            throw Error(ErrorCode::KexecFailed,
+                        "cannot stat " + p.path.string() + ": " + errnoText(errno));
+        auto fileSize = static_cast<uint64_t>(st.st_size);
+        o.size = p.size.value_or(fileSize);
+        if (o.offset > fileSize || o.size > fileSize - o.offset)
+            throw Error(ErrorCode::KexecFailed,
+                        p.describe() +
+                            " ends past the end of the file; it changed since it "
+                            "was read: try again");
+        total += o.size;
+        if (total > static_cast<uint64_t>(limit))
+            throw Error(ErrorCode::NotBootable,
+                        std::string("the ") + what + " is " + std::to_string(total >> 20) +
+                            " MiB or more; the kernel loads at most 2 GiB (" + p.describe() + ")");
+        out.push_back(std::move(o));
+    }
+    return out;
+}
+
+// Copies the parts, in order, into one memfd and seals it: what is handed to
+// the kernel cannot change under it.
+UniqueFd copyToMemfd(std::vector<OpenPart>& parts, const std::vector<FilePart>& names,
+                     const char* memfdName, const char* what, KexecSyscalls* sys) {
+    int memfd = sys ? sys->memfdCreate(memfdName, MFD_CLOEXEC | MFD_ALLOW_SEALING)
+                    : ::memfd_create(memfdName, MFD_CLOEXEC | MFD_ALLOW_SEALING);
     if (memfd < 0 && !sys) memfd = -errno;
     if (memfd < 0)
-        throw Error(ErrorCode::KexecFailed,
-                    "cannot create a memfd for the initrd: " + errnoText(-memfd));
+        throw Error(ErrorCode::KexecFailed, std::string("cannot create a memfd for the ") + what +
+                                                ": " + errnoText(-memfd));
     UniqueFd mem(memfd);
-    for (size_t i = 0; i < fds.size(); ++i) {
-        // Exactly the size checked above: a file growing while it is copied
-        // cannot grow the copy.
-        int64_t left = sizes[i];
+    for (size_t i = 0; i < parts.size(); ++i) {
+        // Exactly the size checked before: a file growing while it is
+        // copied cannot grow the copy.
+        auto off = static_cast<off_t>(parts[i].offset);
+        auto left = static_cast<int64_t>(parts[i].size);
         while (left > 0) {
-            ssize_t n = ::sendfile(mem.get(), fds[i].get(), nullptr,
+            ssize_t n = ::sendfile(mem.get(), parts[i].fd.get(), &off,
                                    static_cast<size_t>(std::min<int64_t>(left, 1 << 30)));
             if (n < 0 && errno == EINTR) continue;
             if (n < 0)
-                throw Error(ErrorCode::KexecFailed, "cannot copy " + initrds[i].string() +
+                throw Error(ErrorCode::KexecFailed, "cannot copy " + names[i].describe() +
                                                         " into memory: " + errnoText(errno));
             if (n == 0)
                 throw Error(ErrorCode::KexecFailed,
-                            initrds[i].string() + " shrank while it was read; try again");
+                            names[i].describe() + " shrank while it was read; try again");
             left -= n;
         }
     }
-    // What is handed to the kernel cannot change under it.
     ::fcntl(mem.get(), F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL);
     return mem;
+}
+
+}  // namespace
+
+UniqueFd openInitrd(const std::vector<FilePart>& initrds, KexecSyscalls* sys) {
+    if (initrds.empty()) return UniqueFd();
+    auto parts = openParts(initrds, kMaxInitrdBytes, "initrd");
+    if (parts.size() == 1 && parts.front().whole) return std::move(parts.front().fd);
+    return copyToMemfd(parts, initrds, "kexecd-initrd", "initrd", sys);
+}
+
+UniqueFd openKernel(const FilePart& kernel, KexecSyscalls* sys) {
+    if (kernel.whole()) return openForLoad(kernel.path);
+    auto parts = openParts({kernel}, kMaxImageBytes, "kernel image");
+    return copyToMemfd(parts, {kernel}, "kexecd-kernel", "kernel", sys);
 }
 
 void LinuxKexec::fail(int err, const std::string& what) {
@@ -184,7 +225,7 @@ void LinuxKexec::fail(int err, const std::string& what) {
 }
 
 void LinuxKexec::load(const LoadRequest& req) {
-    UniqueFd kernel = openForLoad(req.kernel);
+    UniqueFd kernel = openKernel(req.kernel, &sys_);
     UniqueFd initrd = openInitrd(req.initrds, &sys_);
     unsigned long flags = initrd ? 0 : kKexecFileNoInitramfs;
 
@@ -193,8 +234,13 @@ void LinuxKexec::load(const LoadRequest& req) {
     if (rc != -ENOSYS) fail(-rc, "kexec_file_load failed");
 
     // No CONFIG_KEXEC_FILE: the older kexec_load, through kexec-tools.
-    std::vector<std::string> args = {"-l", req.kernel.string(), "--command-line=" + req.cmdline};
     std::vector<int> keep;
+    std::string kernelPath = req.kernel.path.string();
+    if (!req.kernel.whole()) {
+        kernelPath = "/proc/self/fd/" + std::to_string(kernel.get());
+        keep.push_back(kernel.get());
+    }
+    std::vector<std::string> args = {"-l", kernelPath, "--command-line=" + req.cmdline};
     if (initrd) {
         args.push_back("--initrd=/proc/self/fd/" + std::to_string(initrd.get()));
         keep.push_back(initrd.get());
@@ -233,7 +279,7 @@ bool LinuxKexec::loaded() {
 void SimulatedKexec::load(const LoadRequest& req) {
     // Same checks the real path does before the syscall, so that a
     // simulated stage fails where a real one would fail for missing files.
-    openForLoad(req.kernel);
+    openKernel(req.kernel);
     openInitrd(req.initrds);
     loaded_ = true;
 }

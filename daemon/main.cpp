@@ -228,19 +228,19 @@ int serve(const Options& opt, const Root& root, const Config& config, KexecBacke
     conn->requestName(kBusName);
     if (auto problem = engine.start()) spdlog::warn("automatic staging: {}", *problem);
 
-    BootWatch watch(
-        // The boot loader's configuration too: update-grub and grubby
-        // change the command line a cold boot gets (CmdlineSource=).
-        {root.path("/boot"), root.path("/usr/lib/modules"), root.path("/lib/modules"),
-         root.path("/boot/grub"), root.path("/boot/grub2"), root.path("/boot/loader/entries"),
-         root.path("/etc/kernel")},
-        config.settleMs, [&engine] {
-            try {
-                engine.rescan();
-            } catch (const std::exception& e) {
-                spdlog::error("staging after a change in /boot failed: {}", e.what());
-            }
-        });
+    // The boot loader's configuration too: update-grub and grubby change the
+    // command line a cold boot gets (CmdlineSource=); and the ESP's entries.
+    std::vector<std::filesystem::path> watched{
+        root.path("/boot"),      root.path("/usr/lib/modules"), root.path("/lib/modules"),
+        root.path("/boot/grub"), root.path("/boot/grub2"),      root.path("/etc/kernel")};
+    for (auto& d : entryDirs()) watched.push_back(root.path(d));
+    BootWatch watch(watched, config.settleMs, [&engine] {
+        try {
+            engine.rescan();
+        } catch (const std::exception& e) {
+            spdlog::error("staging after a change in /boot failed: {}", e.what());
+        }
+    });
     watch.start();
 
     // After a reboot that took a [Fleet] slot: give it back once systemd

@@ -275,6 +275,16 @@ void ManagerObject::ListKernels(sdbus::Result<KernelList>&& result) {
     });
 }
 
+void ManagerObject::ListBootEntries(sdbus::Result<EntryList>&& result) {
+    read(std::move(result), "ListBootEntries", [this] {
+        EntryList out;
+        for (auto& k : engine_.listKernels())
+            out.emplace_back(forBus(k.source), forBus(k.version), forBus(k.entry), forBus(k.image),
+                             forBus(k.initrds), k.bootable, forBus(k.reason));
+        return out;
+    });
+}
+
 void ManagerObject::Check(sdbus::Result<CheckList>&& result) {
     read(std::move(result), "Check", [this] {
         CheckList out;

@@ -59,6 +59,8 @@ class ManagerObject final : public sdbus::AdaptorInterfaces<org::kexecd1::Manage
   private:
     using KernelList = std::vector<
         sdbus::Struct<std::string, std::string, std::vector<std::string>, bool, std::string>>;
+    using EntryList = std::vector<sdbus::Struct<std::string, std::string, std::string, std::string,
+                                                std::vector<std::string>, bool, std::string>>;
     template <typename... R>
     struct Call;
     struct Request {
@@ -70,6 +72,7 @@ class ManagerObject final : public sdbus::AdaptorInterfaces<org::kexecd1::Manage
 
     using CheckList = std::vector<sdbus::Struct<std::string, std::string, std::string>>;
     void ListKernels(sdbus::Result<KernelList>&& result) override;
+    void ListBootEntries(sdbus::Result<EntryList>&& result) override;
     void Check(sdbus::Result<CheckList>&& result) override;
     void StageNewest(sdbus::Result<std::string>&& result, bool interactive) override;
     void Stage(sdbus::Result<std::string>&& result, std::string version, std::string cmdline,

@@ -218,6 +218,58 @@ def texts():
     put("text", "nul-del", b"a\x00b\x7fc")
 
 
+# --- pe: section tables of unified kernel images and add-ons --------------
+
+def pe(sections):
+    """A PE32+ EFI application as ukify lays out a UKI (tests/unit/
+    pe_builder.hpp builds the same): headers, then each section's data
+    padded to FileAlignment, VirtualSize the data's size."""
+    file_align, section_align, pe_off = 0x200, 0x1000, 0x80
+    align = lambda v, a: (v + a - 1) // a * a
+    table = pe_off + 4 + 20 + 240
+    headers = align(table + 40 * len(sections), file_align)
+    img = bytearray(headers)
+    img[0:2] = b"MZ"
+    struct.pack_into("<I", img, 0x3C, pe_off)
+    stub = b"This program cannot be run in DOS mode.\r\r\n$"
+    img[0x4E : 0x4E + len(stub)] = stub
+    img[pe_off : pe_off + 4] = b"PE\0\0"
+    struct.pack_into("<HHIIIHH", img, pe_off + 4, 0x8664, len(sections), 0, 0, 0, 240, 0x0206)
+    rva = section_align
+    for i, (name, data) in enumerate(sections):
+        data = data.encode() if isinstance(data, str) else data
+        at = table + 40 * i
+        struct.pack_into("<8sIIII", img, at, name.encode(), len(data), rva,
+                         align(len(data), file_align), len(img))
+        struct.pack_into("<I", img, at + 36, 0x40000040)  # initialized data, readable
+        img += data + bytes(align(len(data), file_align) - len(data))
+        rva += align(max(len(data), 1), section_align)
+    opt = pe_off + 24
+    struct.pack_into("<H", img, opt, 0x20B)  # PE32+
+    struct.pack_into("<QII", img, opt + 24, 0x140000000, section_align, file_align)
+    struct.pack_into("<IIxxxxH", img, opt + 56, rva, headers, 10)  # EFI application
+    struct.pack_into("<I", img, opt + 108, 16)
+    return bytes(img)
+
+
+def pes():
+    osrel = 'ID=debian\nVERSION_ID="12"\nPRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\n'
+    kernel = bzimage(DEB_X86, size=1024)
+    plain = pe([(".osrel", osrel), (".cmdline", "root=UUID=0b3f6f9e-4cc1-4b5a-9e43-1d2c3f4a5b6c ro quiet"),
+                (".uname", "6.1.0-13-amd64"), (".linux", kernel), (".initrd", gz(b"070701" + bytes(120)))])
+    put("pe", "uki-plain", plain)
+    put("pe", "uki-multi-profile",
+        pe([(".osrel", osrel), (".uname", "6.1.0-13-amd64"), (".linux", kernel),
+            (".cmdline", "root=/dev/vda ro quiet"),
+            (".profile", "ID=default\n"), (".cmdline", "root=/dev/vda ro quiet splash"),
+            (".profile", "ID=debug\nTITLE=Debug\n"), (".cmdline", "root=/dev/vda ro debug"),
+            (".profile", "ID=empty\n")]))
+    put("pe", "addon-cmdline", pe([(".sbat", "sbat,1,SBAT Version,sbat,1,https://github.com/rhboot/shim/blob/main/SBAT.md\n"),
+                                   (".cmdline", "console=ttyS0,115200 panic=10")]))
+    # Sections past the end of a file cut short while it was written.
+    put("pe", "uki-truncated", plain[:0x700])
+
+
 def etcds():
     """etcd's JSON gateway answers and airlock semaphore values."""
     put("etcd", 'error', '{"error":"etcdserver: request timed out","code":14,"message":"etcdserver: request timed out"}')
@@ -238,6 +290,7 @@ def main():
     states()
     texts()
     etcds()
+    pes()
 
 
 if __name__ == "__main__":

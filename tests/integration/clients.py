@@ -140,7 +140,7 @@ print(json.dumps(dict(state, results=results, elapsed=time.monotonic() - start))
 '''
 
 SIGNATURES = {
-    'ListKernels': '', 'StageNewest': 'b', 'Stage': 'ssb', 'Unstage': 'b', 'Reboot': 'b',
+    'ListKernels': '', 'ListBootEntries': '', 'StageNewest': 'b', 'Stage': 'ssb', 'Unstage': 'b', 'Reboot': 'b',
     'Rescan': 'b', 'Check': '', 'RebootWithFlags': 'bt',
 }
 

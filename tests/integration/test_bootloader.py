@@ -5,13 +5,25 @@ running kernel with grub-set-default, and "nomodeset" typed at the menu.
 The harness is harness.py next to this file.'''
 
 # pylint: disable=wildcard-import,unused-wildcard-import
+import importlib.util
 import json
 import os
+import re
 import socket
 import subprocess
 import tempfile
 
 from harness import *  # noqa: F401,F403
+
+
+def make_corpus():
+    '''tests/fuzz/make-corpus.py, for its PE builder (one builder in Python).'''
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'fuzz',
+                        'make-corpus.py')
+    spec = importlib.util.spec_from_file_location('make_corpus', path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
 
 
 def write(root, path, data, mode='w'):
@@ -172,6 +184,65 @@ class CmdlineSourceTest(KexecdTestCase):
         self.assertEqual(self.get('StagedVersion'), NEWEST)
         self.assertEqual(self.admin('Rescan', False), NEWEST)
         self.assertEqual(self.get('BootLoaderCmdline'), DERIVED_CMDLINE + ' mitigations=auto')
+
+
+class UkiTest(KexecdTestCase):
+    '''a unified kernel image on the ESP: found, staged from its sections with
+    its own command line, preferred to the /boot file of the same version'''
+
+    CONFIG = '[Stage]\nAutoStage=yes\nSettleDelaySec=0.2\nCmdlineAppend=kexecd.test=1\n'
+    UKI = '/efi/EFI/Linux/debian-' + NEWEST + '.efi'
+    UKI_CMDLINE = 'root=UUID=c0ffee ro quiet'
+
+    def test_uki_is_listed_and_staged(self):
+        self.assertEqual(self.get('StagedVersion'), NEWEST)
+        self.assertEqual(self.get('StagedKernel'), f'/boot/vmlinuz-{NEWEST}')
+        with open(self.root + f'/boot/vmlinuz-{NEWEST}', 'rb') as f:
+            kernel = f.read()
+        mc = make_corpus()
+        uki = mc.pe([('.osrel', 'ID=debian\n'), ('.cmdline', self.UKI_CMDLINE + '\n'),
+                     ('.uname', NEWEST), ('.initrd', 'UKI-INITRD'), ('.linux', kernel)])
+        write(self.root, self.UKI, uki, mode='wb')
+        self.assertEqual(self.admin('Rescan', False), NEWEST)
+
+        entries = py(self.manager.ListBootEntries())
+        # Newest first: the sample's newest image has no modules; then the
+        # UKI before the /boot file of the same version.
+        self.assertEqual(entries[0][:2], ['boot', NO_MODULES])
+        self.assertEqual(entries[1], ['uki', NEWEST, self.UKI, self.UKI, [], True, ''])
+        self.assertEqual(entries[2][:4], ['boot', NEWEST, '', f'/boot/vmlinuz-{NEWEST}'])
+        boot = [e for e in entries if e[0] == 'boot']
+        self.assertEqual([e[1:2] + e[3:] for e in boot], [[k[0]] + k[1:] for k in SAMPLE_KERNELS])
+        self.assertEqual(py(self.manager.ListKernels())[1], [NEWEST, self.UKI, [], True, ''])
+
+        # The UKI's .cmdline (not the running kernel's), with CmdlineAppend=.
+        self.assertEqual(self.get('StagedKernel'), self.UKI)
+        self.assertEqual(self.get('StagedCmdline'), self.UKI_CMDLINE + ' kexecd.test=1')
+
+        p = self.kexecctl('list')
+        self.assert_exit(p, 0)
+        staged = [line for line in p.stdout.splitlines() if line.startswith('*')]
+        self.assertEqual(len(staged), 1)
+        self.assertRegex(staged[0], r'^\*\s+' + re.escape(NEWEST) + r'\s+yes\s+uki\s+' +
+                         re.escape(self.UKI) + r'\s+staged, newest$')
+        listed = json.loads(self.kexecctl('--json=short', 'list').stdout)
+        self.assertEqual((listed[1]['source'], listed[1]['entry'], listed[1]['staged']),
+                         ('uki', self.UKI, True))
+
+        # Removed: the /boot file of that version again.
+        os.unlink(self.root + self.UKI)
+        self.assertEqual(self.admin('Rescan', False), NEWEST)
+        self.assertEqual(self.get('StagedKernel'), f'/boot/vmlinuz-{NEWEST}')
+
+    def test_broken_uki_is_listed_not_staged(self):
+        write(self.root, '/efi/EFI/Linux/broken.efi', b'MZ' + bytes(100), mode='wb')
+        self.assertEqual(self.admin('Rescan', False), NEWEST)
+        broken = [e for e in py(self.manager.ListBootEntries()) if e[0] == 'uki']
+        self.assertEqual(len(broken), 1)
+        self.assertEqual(broken[0][2], '/efi/EFI/Linux/broken.efi')
+        self.assertFalse(broken[0][5])
+        self.assertIn('not a unified kernel image', broken[0][6])
+        self.assertEqual(self.get('StagedKernel'), f'/boot/vmlinuz-{NEWEST}')
 
 
 if __name__ == '__main__':

@@ -16,10 +16,11 @@ class KexecctlTest(KexecdTestCase):
         p = self.kexecctl('list')
         self.assert_exit(p, 0)
         lines = p.stdout.splitlines()
-        self.assertRegex(lines[0], r'^\s+VERSION\s+BOOTABLE\s+IMAGE\s+NOTE$')
+        self.assertRegex(lines[0], r'^\s+VERSION\s+BOOTABLE\s+SOURCE\s+IMAGE\s+NOTE$')
         rows = [line.split() for line in lines[1:]]
         self.assertEqual([r[0] for r in rows], [k[0] for k in SAMPLE_KERNELS])
         self.assertEqual([r[1] for r in rows], ['no', 'yes', 'no', 'yes', 'yes'])
+        self.assertEqual([r[2] for r in rows], ['boot'] * 5)
         self.assertIn('no modules directory', lines[1])
         self.assertIn('newest', lines[2])
         self.assertIn('no initrd', lines[3])
@@ -29,7 +30,7 @@ class KexecctlTest(KexecdTestCase):
         self.assert_exit(p, 0)
         self.assertEqual(json.loads(p.stdout), [
             {'version': v, 'image': i, 'initrds': r, 'bootable': b, 'reason': why,
-             'staged': False, 'running': v == RUNNING}
+             'source': 'boot', 'entry': '', 'staged': False, 'running': v == RUNNING}
             for v, i, r, b, why in SAMPLE_KERNELS])
 
         self.admin('Stage', OLDEST, '', False)

@@ -53,6 +53,11 @@ TEST(Authz, FleetMethods) {
         EXPECT_EQ(authorizationFor(m).kind, Kind::Public) << m;
 }
 
+TEST(Authz, ListBootEntriesIsPublic) {
+    EXPECT_EQ(authorizationFor("ListBootEntries").kind, Kind::Public);
+    EXPECT_EQ(authorizationFor("ListBootEntries", true).kind, Kind::Public);
+}
+
 TEST(Authz, UnknownMethodsAreDenied) {
     for (const char* m :
          {"", "listkernels", "LISTKERNELS", "Introspect", "Get", "GetAll", "Set", "Ping", "Stage ",

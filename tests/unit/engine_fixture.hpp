@@ -95,7 +95,9 @@ class EngineTest : public ::testing::Test {
     fs::path host(const std::string& abs) const { return tree_.path(abs); }
     fs::path stateFile() const { return tree_.path("/run/kexecd/state.json"); }
     std::optional<Staged> state() const { return loadState(stateFile()); }
-    std::string lastKernel() const { return loads_.empty() ? "" : loads_.back().kernel.string(); }
+    std::string lastKernel() const {
+        return loads_.empty() ? "" : loads_.back().kernel.path.string();
+    }
     std::string image(const std::string& v) const { return host("/boot/vmlinuz-" + v).string(); }
     void rebuildInitrd(const std::string& v) {
         tree_.file("/boot/initrd.img-" + v, "rebuilt initrd for " + v + " with new modules\n");

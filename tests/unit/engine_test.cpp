@@ -27,7 +27,7 @@ TEST_F(EngineTest, StartWithAutoStageStagesTheNewest) {
     auto e = engine();
     EXPECT_EQ(e->start(), std::nullopt);
     ASSERT_EQ(loads_.size(), 1u);
-    EXPECT_EQ(loads_[0].kernel, host("/boot/vmlinuz-" + kNew));
+    EXPECT_EQ(loads_[0].kernel.path, host("/boot/vmlinuz-" + kNew));
     EXPECT_THAT(loads_[0].initrds, ElementsAre(host("/boot/initrd.img-" + kNew)));
     EXPECT_EQ(loads_[0].cmdline, "root=UUID=0a1b2c3d ro quiet");
 

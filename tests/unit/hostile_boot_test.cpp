@@ -185,8 +185,8 @@ TEST_F(HostileBootTest, HugeSparseInitrdIsNotBootableAndNeverCopied) {
 TEST_F(HostileBootTest, FifoSwappedInAtStagingIsRefusedNotWaitedOn) {
     auto fifo = tree_.path("/boot/initrd.img-fifo");
     ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
-    for (auto list : {std::vector<fs::path>{fifo},
-                      std::vector<fs::path>{tree_.path("/boot/initrd.img-" + kGood), fifo}}) {
+    for (auto list : {std::vector<FilePart>{fifo},
+                      std::vector<FilePart>{tree_.path("/boot/initrd.img-" + kGood), fifo}}) {
         try {
             openInitrd(list);
             ADD_FAILURE() << "no error";

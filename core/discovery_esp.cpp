@@ -1,0 +1,314 @@
+// Boot entries beyond /boot's image files: Boot Loader Spec Type #1 entries
+// (loader/entries/*.conf) and Type #2 unified kernel images (EFI/Linux/*.efi)
+// on the ESP and XBOOTLDR, as systemd-boot finds and boots them.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <set>
+
+#include "bls.hpp"
+#include "discovery.hpp"
+#include "error.hpp"
+#include "pe.hpp"
+#include "text.hpp"
+
+namespace kexecd {
+
+namespace {
+
+// Where bootctl looks for the ESP and XBOOTLDR.
+constexpr std::string_view kPartitions[] = {"/efi", "/boot", "/boot/efi"};
+
+// Far above any kernel's COMMAND_LINE_SIZE; the kernel refuses what is too
+// long for it at staging, with its own error.
+constexpr uint64_t kMaxCmdlineBytes = 64 << 10;
+constexpr uint64_t kMaxUnameBytes = 256;
+constexpr size_t kMaxEntryBytes = 64 << 10;
+
+#if defined(__x86_64__)
+constexpr std::string_view kEfiArch = "x64";
+#elif defined(__aarch64__)
+constexpr std::string_view kEfiArch = "aa64";
+#else
+constexpr std::string_view kEfiArch = "";
+#endif
+
+bool hasSuffix(std::string_view name, std::string_view suffix) {
+    if (name.size() <= suffix.size()) return false;
+    auto tail = name.substr(name.size() - suffix.size());
+    return std::equal(tail.begin(), tail.end(), suffix.begin(), [](char a, char b) {
+        return std::tolower(static_cast<unsigned char>(a)) == b;
+    });
+}
+
+// Regular files (symlinks followed) in `dir` whose names end in `suffix`
+// (case-insensitive: the ESP is FAT), sorted; dot files left out.
+std::vector<std::string> filesEnding(const std::filesystem::path& dir, std::string_view suffix) {
+    std::vector<std::string> names;
+    std::error_code ec;
+    for (auto it = std::filesystem::directory_iterator(dir, ec);
+         !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+        std::string n = it->path().filename().string();
+        if (n[0] == '.' || !hasSuffix(n, suffix)) continue;
+        struct stat st {};
+        if (::stat(it->path().c_str(), &st) == 0 && S_ISREG(st.st_mode)) names.push_back(n);
+    }
+    std::sort(names.begin(), names.end());
+    return names;
+}
+
+bool preadExact(int fd, std::string& out, uint64_t offset, uint64_t size) {
+    out.resize(size);
+    size_t done = 0;
+    while (done < size) {
+        ssize_t n = ::pread(fd, out.data() + done, size - done, static_cast<off_t>(offset + done));
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return false;
+        done += static_cast<size_t>(n);
+    }
+    return true;
+}
+
+// A text section as systemd-stub uses it: up to the first NUL, trailing
+// whitespace dropped.
+std::string trimmed(std::string s) {
+    s = s.substr(0, s.find('\0'));
+    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
+    return s;
+}
+
+struct PeText {
+    std::vector<PeSection> sections;  // the default profile's
+    std::string error;
+};
+
+PeText readPe(int fd) {
+    struct stat st {};
+    if (::fstat(fd, &st) < 0) return {{}, "cannot read it: " + errnoText(errno)};
+    std::string head;
+    auto size = static_cast<uint64_t>(st.st_size);
+    if (!preadExact(fd, head, 0, std::min<uint64_t>(size, kPeHeadBytes)))
+        return {{}, "cannot read it: " + errnoText(errno)};
+    PeSections pe = parsePeSections(head, size);
+    if (!pe.ok()) return {{}, pe.error};
+    return {defaultProfileSections(pe.sections), ""};
+}
+
+// The text of section `name`: nullopt when absent, error set when unreadable,
+// too large or not plain text.
+std::optional<std::string> readText(int fd, const std::vector<PeSection>& secs,
+                                    std::string_view name, uint64_t limit, std::string* error) {
+    const PeSection* s = findSection(secs, name);
+    if (!s) return std::nullopt;
+    std::string data;
+    if (s->size > limit) {
+        *error = "its " + std::string(name) + " section is larger than " +
+                 std::to_string(limit >> 10) + " KiB";
+    } else if (!preadExact(fd, data, s->offset, s->size)) {
+        *error = "cannot read its " + std::string(name) + " section: " + errnoText(errno);
+    } else if (data = trimmed(std::move(data)); !isPlainText(data)) {
+        *error =
+            "its " + std::string(name) + " section is not valid UTF-8 or has control characters";
+    }
+    return data;
+}
+
+}  // namespace
+
+UkiContents inspectUki(int fd) {
+    UkiContents u;
+    PeText pe = readPe(fd);
+    if (!pe.error.empty()) {
+        u.error = "not a unified kernel image: " + pe.error;
+        return u;
+    }
+    const PeSection* linux = findSection(pe.sections, ".linux");
+    if (!linux || linux->size == 0) {
+        u.error = "not a unified kernel image: no .linux section";
+        return u;
+    }
+    u.linux = {linux->offset, linux->size};
+    u.image = inspectImageRange(fd, linux->offset, linux->size);
+    for (auto name : {".ucode", ".initrd"})
+        if (const PeSection* s = findSection(pe.sections, name); s && s->size)
+            u.initrds.push_back({s->offset, s->size});
+
+    std::string error;
+    auto uname = readText(fd, pe.sections, ".uname", kMaxUnameBytes, &error);
+    u.cmdline = readText(fd, pe.sections, ".cmdline", kMaxCmdlineBytes, &error);
+    if (!error.empty()) {
+        u.error = error;
+        u.cmdline.reset();
+        return u;
+    }
+    u.version = uname && !uname->empty() ? *uname : u.image.version;
+    if (uname && !uname->empty() && !u.image.version.empty() && *uname != u.image.version)
+        u.error =
+            "version mismatch: .uname says " + *uname + ", the kernel says " + u.image.version;
+    return u;
+}
+
+std::vector<std::string> entryDirs() {
+    std::vector<std::string> dirs;
+    for (auto m : kPartitions) {
+        dirs.push_back(std::string(m) + "/loader/entries");
+        dirs.push_back(std::string(m) + "/EFI/Linux");
+    }
+    return dirs;
+}
+
+UkiContents Discovery::inspectUkiCached(const std::filesystem::path& p, const FileId& id) {
+    {
+        std::lock_guard lock(cacheMutex_);
+        auto it = ukis_.find(p.string());
+        if (it != ukis_.end() && it->second.first == id) return it->second.second;
+    }
+    UkiContents u;
+    try {
+        UniqueFd fd = openRegularFile(p);
+        u = inspectUki(fd.get());
+    } catch (const Error& e) {
+        u.error = e.what();
+    }
+    std::lock_guard lock(cacheMutex_);
+    ukis_[p.string()] = {id, u};
+    return u;
+}
+
+void Discovery::scanEntries(const DiscoveryOptions& opts, Seen& seen, std::vector<Kernel>& out) {
+    std::set<std::pair<dev_t, ino_t>> mounts;
+    for (auto m : kPartitions) {
+        struct stat st {};
+        if (::stat(root_.path(std::string(m)).c_str(), &st) < 0 || !S_ISDIR(st.st_mode)) continue;
+        // /efi is often a symlink to /boot/efi: one partition, read once.
+        if (!mounts.insert({st.st_dev, st.st_ino}).second) continue;
+        addBlsEntries(opts, std::string(m), seen, out);
+        addUkis(opts, std::string(m), out);
+    }
+}
+
+void Discovery::addBlsEntries(const DiscoveryOptions& opts, const std::string& mount, Seen& seen,
+                              std::vector<Kernel>& out) {
+    const std::string dir = mount + "/loader/entries";
+    for (auto& name : filesEnding(root_.path(dir), ".conf")) {
+        Kernel k;
+        k.source = "bls";
+        k.entry = dir + "/" + escapeText(name);
+        std::optional<std::string> text;
+        try {
+            text = readSmallFile(root_.path(dir) / name, kMaxEntryBytes);
+        } catch (const Error& e) {
+            k.reason = e.what();
+        }
+        BlsEntry e = text ? parseBlsEntry(*text) : BlsEntry{};
+        if (text && e.linux.empty()) continue;  // an entry for an EFI program, not Linux
+        if (!e.architecture.empty() && !kEfiArch.empty() && e.architecture != kEfiArch) continue;
+        if (!isPlainText(name)) k.reason = "file name is not valid UTF-8 or has control characters";
+        auto relative = std::filesystem::path(e.linux).relative_path().lexically_normal();
+        if (k.reason.empty() && (relative.empty() || *relative.begin() == ".."))
+            k.reason = "its linux path leaves the partition";
+        k.image = mount + "/" + escapeText(relative.string());
+        for (auto& i : e.initrds) {
+            auto r = std::filesystem::path(i).relative_path().lexically_normal();
+            if (k.reason.empty() && (r.empty() || *r.begin() == ".."))
+                k.reason = "its initrd path leaves the partition";
+            k.initrds.push_back(mount + "/" + escapeText(r.string()));
+        }
+        k.version = escapeText(e.version);
+        if (!k.reason.empty()) {
+            out.push_back(std::move(k));
+            continue;
+        }
+
+        struct stat st {};
+        ImageInfo info{ImageFormat::Unknown, "", ""};
+        if (::stat(root_.path(k.image).c_str(), &st) < 0 || !S_ISREG(st.st_mode)) {
+            info.error = "its kernel " + k.image + " is missing";
+        } else if (!seen.ids.insert({st.st_dev, st.st_ino}).second) {
+            continue;  // Fedora's entries name /boot's own files: listed already
+        } else if (auto why = unreadableCached(k.image, st); !why.empty()) {
+            info.error = why;
+        } else {
+            info = inspectCached(root_.path(k.image), fileIdOf(st));
+        }
+        if (k.version.empty()) k.version = escapeText(info.version);
+        if (info.ok() && !e.version.empty() && e.version != info.version)
+            info.error = "version mismatch: the entry says " + escapeText(e.version) +
+                         ", the image says " + escapeText(info.version);
+        // GRUB's blscfg expands $kernelopts; the boot loader's view of the
+        // entry (CmdlineSource=bootloader) handles that. No options: derived.
+        if (!e.options.empty() && e.options.find('$') == std::string::npos) {
+            if (isPlainText(e.options))
+                k.cmdline = e.options;
+            else if (info.ok())
+                info.error = "its options are not valid UTF-8 or have control characters";
+        }
+        k.reason = entryProblem(opts, k, info, static_cast<uint64_t>(st.st_size));
+        k.bootable = k.reason.empty();
+        out.push_back(std::move(k));
+    }
+}
+
+void Discovery::addUkis(const DiscoveryOptions& opts, const std::string& mount,
+                        std::vector<Kernel>& out) {
+    const std::string dir = mount + "/EFI/Linux";
+    for (auto& name : filesEnding(root_.path(dir), ".efi")) {
+        Kernel k;
+        k.source = "uki";
+        k.image = k.entry = dir + "/" + escapeText(name);
+        k.version = escapeText(name.substr(0, name.size() - 4));
+        struct stat st {};
+        if (!isPlainText(name)) {
+            k.reason = "file name is not valid UTF-8 or has control characters";
+        } else if (::stat(root_.path(k.image).c_str(), &st) < 0) {
+            k.reason = "cannot read it: " + errnoText(errno);
+        } else if (auto why = unreadableCached(k.image, st); !why.empty()) {
+            k.reason = why;
+        }
+        if (!k.reason.empty()) {
+            out.push_back(std::move(k));
+            continue;
+        }
+        UkiContents u = inspectUkiCached(root_.path(k.image), fileIdOf(st));
+        if (!u.version.empty()) k.version = escapeText(u.version);
+        k.kernelSection = u.linux;
+        k.initrdSections = u.initrds;
+        // Add-ons extend the .cmdline, as systemd-stub does; without a
+        // .cmdline the command line is derived (the running one already
+        // carries what add-ons gave this boot).
+        std::string addonError;
+        if (u.cmdline) {
+            k.cmdline = *u.cmdline;
+            const std::string extra = dir + "/" + name + ".extra.d";
+            for (auto& a : filesEnding(root_.path(extra), ".addon.efi")) {
+                std::string why;
+                std::optional<std::string> c;
+                try {
+                    UniqueFd fd = openRegularFile(root_.path(extra) / a);
+                    PeText pe = readPe(fd.get());
+                    why = pe.error;
+                    if (why.empty())
+                        c = readText(fd.get(), pe.sections, ".cmdline", kMaxCmdlineBytes, &why);
+                } catch (const Error& e) {
+                    why = e.what();
+                }
+                if (!why.empty() && addonError.empty())
+                    addonError = "add-on " + extra + "/" + escapeText(a) + ": " + why;
+                if (c && !c->empty()) *k.cmdline += (k.cmdline->empty() ? "" : " ") + *c;
+            }
+        }
+        ImageInfo info = u.image;
+        if (!u.error.empty())
+            info.error = u.error;
+        else if (!addonError.empty())
+            info.error = addonError;
+        k.reason = entryProblem(opts, k, info, u.linux.size);
+        k.bootable = k.reason.empty();
+        out.push_back(std::move(k));
+    }
+}
+
+}  // namespace kexecd

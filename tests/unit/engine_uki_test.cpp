@@ -1,0 +1,180 @@
+// Staging a unified kernel image: its sections reach the kernel, as sealed
+// memfds, with the UKI's own command line.
+#include <fcntl.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+
+#include "engine_fixture.hpp"
+#include "error.hpp"
+#include "pe.hpp"
+#include "pe_builder.hpp"
+
+namespace kexecd {
+namespace {
+
+using namespace kexecd::test;
+using ::testing::_;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::Invoke;
+using ::testing::Return;
+
+const std::string kUkiPath = "/efi/EFI/Linux/debian-" + kNewer + ".efi";
+
+std::string ukiFor(const std::string& v, const std::string& cmdline) {
+    return test::buildPe({{".osrel", "ID=debian\n"},
+                          {".cmdline", cmdline},
+                          {".uname", v},
+                          {".ucode", "UCODE-BLOB"},
+                          {".initrd", "INITRD-OF-" + v},
+                          {".linux", fixture::bzImage(v)}});
+}
+
+FilePart sectionOf(const fs::path& file, const std::string& pe, const std::string& name) {
+    auto parsed = parsePeSections(pe, pe.size());
+    const PeSection* s = findSection(parsed.sections, name);
+    EXPECT_NE(s, nullptr) << name;
+    return s ? FilePart(file, s->offset, s->size) : FilePart();
+}
+
+class EngineUkiTest : public EngineTest {
+  protected:
+    EngineUkiTest() {
+        pe_ = ukiFor(kNewer, "root=UUID=feed ro quiet\n");
+        tree_.file(kUkiPath, pe_);
+        tree_.file("/lib/modules/" + kNewer + "/modules.dep", "");
+    }
+    std::string pe_;
+};
+
+TEST_F(EngineUkiTest, NewestUkiIsStagedFromItsSections) {
+    Config c;
+    c.cmdlineAppend = "console=ttyS0";
+    auto e = engine(c);
+    EXPECT_EQ(e->start(), std::nullopt);
+    ASSERT_EQ(loads_.size(), 1u);
+    const fs::path efi = host(kUkiPath);
+    EXPECT_EQ(loads_[0].kernel, sectionOf(efi, pe_, ".linux"));
+    EXPECT_THAT(loads_[0].initrds,
+                ElementsAre(sectionOf(efi, pe_, ".ucode"), sectionOf(efi, pe_, ".initrd")));
+    // The UKI's .cmdline, not the running kernel's, with CmdlineAppend=.
+    EXPECT_EQ(loads_[0].cmdline, "root=UUID=feed ro quiet console=ttyS0");
+    Status s = e->status();
+    EXPECT_EQ(s.stagedVersion, kNewer);
+    EXPECT_EQ(s.stagedKernel, kUkiPath);
+}
+
+TEST_F(EngineUkiTest, ChangedUkiIsStagedAgain) {
+    auto e = engine();
+    e->start();
+    ASSERT_EQ(loads_.size(), 1u);
+    tree_.file(kUkiPath + ".tmp", ukiFor(kNewer, "root=UUID=beef ro"));
+    fs::rename(host(kUkiPath + ".tmp"), host(kUkiPath));
+    e->rescan();
+    ASSERT_EQ(loads_.size(), 2u);
+    EXPECT_EQ(loads_[1].cmdline, "root=UUID=beef ro");
+}
+
+class UkiSyscalls : public KexecSyscalls {
+  public:
+    MOCK_METHOD(int, kexecFileLoad,
+                (int kernelFd, int initrdFd, const std::string& cmdline, unsigned long flags),
+                (override));
+    MOCK_METHOD(int, runKexecTool,
+                (const std::vector<std::string>& args, const std::vector<int>& keepFds),
+                (override));
+};
+
+// The real load path: what the kernel gets behind the fds is the sections'
+// bytes, in sealed memfds.
+class UkiLoadTest : public ::testing::Test {
+  protected:
+    test::TempDir dir_;
+};
+
+std::string contents(int fd) {
+    std::string out;
+    char buf[4096];
+    for (off_t off = 0;;) {
+        ssize_t n = ::pread(fd, buf, sizeof buf, off);
+        if (n <= 0) return out;
+        out.append(buf, static_cast<size_t>(n));
+        off += n;
+    }
+}
+
+bool sealed(int fd) {
+    int seals = ::fcntl(fd, F_GET_SEALS);
+    int all = F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL;
+    return seals >= 0 && (seals & all) == all;
+}
+
+TEST_F(UkiLoadTest, SectionsReachTheKernelAsSealedMemfds) {
+    const std::string pe = ukiFor(kNewer, "x");
+    fixture::writeFile(dir_ / "uki.efi", pe);
+    ::testing::StrictMock<UkiSyscalls> sys;
+    LinuxKexec kexec(Root(dir_.path()), sys);
+    EXPECT_CALL(sys, kexecFileLoad(_, _, "x", 0ul))
+        .WillOnce(Invoke([&](int k, int i, const std::string&, unsigned long) {
+            EXPECT_EQ(contents(k), fixture::bzImage(kNewer));
+            EXPECT_EQ(contents(i), "UCODE-BLOB" + std::string("INITRD-OF-") + kNewer);
+            EXPECT_TRUE(sealed(k));
+            EXPECT_TRUE(sealed(i));
+            return 0;
+        }));
+    kexec.load(
+        {sectionOf(dir_ / "uki.efi", pe, ".linux"),
+         {sectionOf(dir_ / "uki.efi", pe, ".ucode"), sectionOf(dir_ / "uki.efi", pe, ".initrd")},
+         "x"});
+}
+
+TEST_F(UkiLoadTest, KexecToolGetsTheKernelMemfd) {
+    const std::string pe = ukiFor(kNewer, "x");
+    fixture::writeFile(dir_ / "uki.efi", pe);
+    ::testing::StrictMock<UkiSyscalls> sys;
+    LinuxKexec kexec(Root(dir_.path()), sys);
+    EXPECT_CALL(sys, kexecFileLoad(_, _, _, _)).WillOnce(Return(-ENOSYS));
+    EXPECT_CALL(sys, runKexecTool(_, _))
+        .WillOnce(Invoke([&](const std::vector<std::string>& args, const std::vector<int>& keep) {
+            EXPECT_EQ(args.size(), 4u);
+            EXPECT_EQ(args[0], "-l");
+            // /proc/self/fd/N of a kept fd holding the .linux bytes.
+            EXPECT_EQ(args[1].rfind("/proc/self/fd/", 0), 0u) << args[1];
+            int fd = std::stoi(args[1].substr(14));
+            EXPECT_NE(std::find(keep.begin(), keep.end(), fd), keep.end());
+            EXPECT_EQ(contents(fd), fixture::bzImage(kNewer));
+            return 0;
+        }));
+    kexec.load({sectionOf(dir_ / "uki.efi", pe, ".linux"),
+                {sectionOf(dir_ / "uki.efi", pe, ".initrd")},
+                "x"});
+}
+
+TEST_F(UkiLoadTest, SectionPastTheEndIsAClearError) {
+    fixture::writeFile(dir_ / "uki.efi", "short");
+    ::testing::StrictMock<UkiSyscalls> sys;
+    LinuxKexec kexec(Root(dir_.path()), sys);
+    try {
+        kexec.load({FilePart(dir_ / "uki.efi", 2, 100), {}, "x"});
+        ADD_FAILURE() << "no error";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.code(), ErrorCode::KexecFailed);
+        EXPECT_THAT(e.what(), HasSubstr("ends past the end of the file"));
+    }
+}
+
+TEST_F(UkiLoadTest, SimulatedLoadChecksTheSections) {
+    fixture::writeFile(dir_ / "uki.efi", "short");
+    SimulatedKexec sim;
+    EXPECT_THROW(sim.load({FilePart(dir_ / "uki.efi", 2, 100), {}, ""}), Error);
+    EXPECT_FALSE(sim.loaded());
+    sim.load({FilePart(dir_ / "uki.efi", 1, 3), {FilePart(dir_ / "uki.efi", 0, 5)}, ""});
+    EXPECT_TRUE(sim.loaded());
+}
+
+}  // namespace
+}  // namespace kexecd
