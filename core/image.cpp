@@ -3,15 +3,16 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstdint>
 #include <cstring>
 #include <functional>
 #include <vector>
 
+#include "decompress.hpp"
 #include "fsutil.hpp"
 #include "unique_fd.hpp"
 #include "version.hpp"
@@ -94,45 +95,15 @@ ImageInfo scanPlain(int fd, off_t start, uint64_t length, ImageFormat f) {
     return fail(f, "bad image header: no \"Linux version\" banner in the image");
 }
 
-// Inflates a gzip stream of at most `length` bytes starting at `start` and
-// scans the output for the banner.
-ImageInfo scanGzip(int fd, off_t start, uint64_t length, ImageFormat f) {
-    z_stream zs{};
-    if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK) return fail(f, "cannot initialise zlib");
-    struct Guard {
-        z_stream* z;
-        ~Guard() { inflateEnd(z); }
-    } guard{&zs};
-
-    std::vector<unsigned char> in(kChunk), out(kChunk);
+// Decompresses the kernel and scans the output for the banner, stopping
+// there: the rest of the image is not needed to know its version.
+ImageInfo scanCompressed(int fd, const CompressedKernel& c, ImageFormat f) {
     BannerScanner scanner;
-    size_t produced = 0;
-    uint64_t consumed = 0;
-    off_t off = start;
-    for (;;) {
-        if (zs.avail_in == 0) {
-            size_t want = static_cast<size_t>(std::min<uint64_t>(in.size(), length - consumed));
-            size_t got = 0;
-            if (want == 0 || !preadAll(fd, in.data(), want, off, &got))
-                return fail(f, want == 0 ? "bad image header: truncated compressed kernel"
-                                         : "cannot read image: " + errnoText(errno));
-            if (got == 0) return fail(f, "bad image header: truncated compressed kernel");
-            off += static_cast<off_t>(got);
-            consumed += got;
-            zs.next_in = in.data();
-            zs.avail_in = static_cast<uInt>(got);
-        }
-        zs.next_out = out.data();
-        zs.avail_out = static_cast<uInt>(out.size());
-        int rc = inflate(&zs, Z_NO_FLUSH);
-        if (rc != Z_OK && rc != Z_STREAM_END)
-            return fail(f, "bad image header: corrupt compressed kernel");
-        size_t n = out.size() - zs.avail_out;
-        produced += n;
-        if (scanner.feed(std::string_view(reinterpret_cast<char*>(out.data()), n)))
-            return ImageInfo{f, scanner.version(), ""};
-        if (rc == Z_STREAM_END || produced > kMaxScan) break;
-    }
+    std::string error = decompressKernel(
+        fd, c, kMaxScan, std::chrono::steady_clock::now() + std::chrono::seconds(30),
+        [&scanner](std::string_view chunk) { return !scanner.feed(chunk); });
+    if (!scanner.version().empty()) return ImageInfo{f, scanner.version(), ""};
+    if (!error.empty()) return fail(f, "bad image header: " + error);
     return fail(f, "bad image header: no \"Linux version\" banner in the image");
 }
 
@@ -215,19 +186,11 @@ ImageInfo inspectImageRange(int fd, uint64_t start, uint64_t length) {
     if (got >= 0x210 && std::memcmp(h + 0x202, "HdrS", 4) == 0) return inspectX86(h, got);
     if (got >= 64 && le32(h + 0x38) == 0x644d5241)
         return scanPlain(fd, base, length, ImageFormat::Arm64Image);
-    if (got >= 3 && h[0] == 0x1f && h[1] == 0x8b && h[2] == 0x08)
-        return scanGzip(fd, base, length, ImageFormat::Gzip);
-    if (got >= 32 && h[0] == 'M' && h[1] == 'Z' && std::memcmp(h + 4, "zimg", 4) == 0) {
-        uint32_t payloadOff = le32(h + 8), payloadSize = le32(h + 12);
-        if (uint64_t{payloadOff} + payloadSize > length)
-            return fail(ImageFormat::EfiZboot, "bad image header: EFI zboot payload past the end");
-        std::string_view comp(reinterpret_cast<const char*>(h) + 24, 8);
-        comp = comp.substr(0, comp.find('\0'));
-        if (comp != "gzip")
-            return fail(ImageFormat::EfiZboot,
-                        "bad image header: EFI zboot payload compressed with " + std::string(comp) +
-                            ", only gzip is supported");
-        return scanGzip(fd, base + payloadOff, payloadSize, ImageFormat::EfiZboot);
+    CompressedKernel c =
+        findCompressedKernel(std::string_view(reinterpret_cast<const char*>(h), got), length);
+    if (c.kind != Compression::None) {
+        c.offset += start;
+        return scanCompressed(fd, c, c.zboot ? ImageFormat::EfiZboot : ImageFormat::Gzip);
     }
     return fail(ImageFormat::Unknown, "bad image header: not an x86 bzImage or arm64 Image");
 }

@@ -12,7 +12,7 @@ enum class ImageFormat {
     X86BzImage,  // "HdrS" at 0x202, version string via kernel_version (0x20E)
     Arm64Image,  // "ARM\x64" at 0x38, version from the "Linux version " banner
     Gzip,        // gzip-compressed Image (Debian's arm64 vmlinuz)
-    EfiZboot,    // EFI zboot ("MZ", "zimg" at 4) wrapping a gzip payload
+    EfiZboot,    // EFI zboot ("MZ", "zimg" at 4) wrapping a gzip or zstd payload
 };
 
 struct ImageInfo {

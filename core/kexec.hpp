@@ -1,6 +1,7 @@
 #pragma once
 // Loading a kernel for kexec, behind an interface: the daemon uses the real
 // syscall, --simulate and the tests use stand-ins.
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -110,9 +111,20 @@ class SimulatedKexec final : public KexecBackend {
 // kMaxInitrdBytes first. `sys` (nullptr: the real syscall) creates the memfd.
 UniqueFd openInitrd(const std::vector<FilePart>& initrds, KexecSyscalls* sys = nullptr);
 
+// A decompressed arm64 Image is 30-70 MB; a stream that inflates past this,
+// or takes this long, is not a kernel.
+constexpr uint64_t kMaxDecompressedKernel = 512u << 20;
+constexpr std::chrono::seconds kDecompressTimeout{60};
+
+struct KernelFd {
+    UniqueFd fd;
+    bool inMemory = false;  // a sealed memfd: a section, or a decompressed image
+};
+
 // Opens the kernel image: the file itself, or its part copied into a sealed
-// memfd. Throws Error(KexecFailed), or NotBootable when it is too large.
-UniqueFd openKernel(const FilePart& kernel, KexecSyscalls* sys = nullptr);
+// memfd; a gzip'd or EFI zboot image (arm64) decompressed into one. Throws
+// Error(KexecFailed), or NotBootable when it is too large or corrupt.
+KernelFd openKernel(const FilePart& kernel, KexecSyscalls* sys = nullptr);
 
 // Opens a kernel image or initrd for loading: regular files only, never
 // blocking; throws Error(KexecFailed).

@@ -9,7 +9,9 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 
+#include "decompress.hpp"
 #include "error.hpp"
 #include "kexec.hpp"
 #include "unique_fd.hpp"
@@ -174,10 +176,57 @@ UniqueFd openInitrd(const std::vector<FilePart>& initrds, KexecSyscalls* sys) {
     return copyToMemfd(parts, initrds, "kexecd-initrd", "initrd", sys);
 }
 
-UniqueFd openKernel(const FilePart& kernel, KexecSyscalls* sys) {
-    if (kernel.whole()) return openForLoad(kernel.path);
-    auto parts = openParts({kernel}, kMaxImageBytes, "kernel image");
-    return copyToMemfd(parts, {kernel}, "kexecd-kernel", "kernel", sys);
+KernelFd openKernel(const FilePart& kernel, KexecSyscalls* sys) {
+    KernelFd k;
+    if (kernel.whole()) {
+        k.fd = openForLoad(kernel.path);
+    } else {
+        auto parts = openParts({kernel}, kMaxImageBytes, "kernel image");
+        k.fd = copyToMemfd(parts, {kernel}, "kexecd-kernel", "kernel", sys);
+        k.inMemory = true;
+    }
+    // arm64 loads only a plain Image: a gzip'd one or an EFI zboot file is
+    // decompressed into memory first (the file on disk stays what
+    // --verify-staged compares).
+    std::string head(64, '\0');
+    ssize_t n = ::pread(k.fd.get(), head.data(), head.size(), 0);
+    struct stat st {};
+    if (n < 0 || ::fstat(k.fd.get(), &st) < 0)
+        throw Error(ErrorCode::KexecFailed,
+                    "cannot read " + kernel.describe() + ": " + errnoText(errno));
+    head.resize(static_cast<size_t>(n));
+    CompressedKernel c = findCompressedKernel(head, static_cast<uint64_t>(st.st_size));
+    if (c.kind == Compression::None) return k;
+
+    int memfd = sys ? sys->memfdCreate("kexecd-kernel", MFD_CLOEXEC | MFD_ALLOW_SEALING)
+                    : ::memfd_create("kexecd-kernel", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    if (memfd < 0 && !sys) memfd = -errno;
+    if (memfd < 0)
+        throw Error(ErrorCode::KexecFailed,
+                    "cannot create a memfd for the kernel: " + errnoText(-memfd));
+    UniqueFd mem(memfd);
+    std::string writeError;
+    std::string error = decompressKernel(
+        k.fd.get(), c, kMaxDecompressedKernel,
+        std::chrono::steady_clock::now() + kDecompressTimeout, [&](std::string_view chunk) {
+            while (!chunk.empty()) {
+                ssize_t w = ::write(mem.get(), chunk.data(), chunk.size());
+                if (w < 0 && errno == EINTR) continue;
+                if (w < 0) {
+                    writeError =
+                        "cannot hold the decompressed kernel in memory: " + errnoText(errno);
+                    return false;
+                }
+                chunk.remove_prefix(static_cast<size_t>(w));
+            }
+            return true;
+        });
+    if (!writeError.empty()) throw Error(ErrorCode::KexecFailed, writeError);
+    if (!error.empty()) throw Error(ErrorCode::NotBootable, kernel.describe() + ": " + error);
+    ::fcntl(mem.get(), F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL);
+    k.fd = std::move(mem);
+    k.inMemory = true;
+    return k;
 }
 
 void LinuxKexec::fail(int err, const std::string& what) {
@@ -225,7 +274,8 @@ void LinuxKexec::fail(int err, const std::string& what) {
 }
 
 void LinuxKexec::load(const LoadRequest& req) {
-    UniqueFd kernel = openKernel(req.kernel, &sys_);
+    KernelFd k = openKernel(req.kernel, &sys_);
+    UniqueFd& kernel = k.fd;
     UniqueFd initrd = openInitrd(req.initrds, &sys_);
     unsigned long flags = initrd ? 0 : kKexecFileNoInitramfs;
 
@@ -236,7 +286,7 @@ void LinuxKexec::load(const LoadRequest& req) {
     // No CONFIG_KEXEC_FILE: the older kexec_load, through kexec-tools.
     std::vector<int> keep;
     std::string kernelPath = req.kernel.path.string();
-    if (!req.kernel.whole()) {
+    if (k.inMemory) {
         kernelPath = "/proc/self/fd/" + std::to_string(kernel.get());
         keep.push_back(kernel.get());
     }

@@ -152,15 +152,22 @@ TEST_F(InspectImage, EfiZbootWithGzip) {
     EXPECT_EQ(info.version, "6.11.10-300.fc41.aarch64");
 }
 
+TEST_F(InspectImage, EfiZbootWithZstd) {
+    auto info = inspect(efiZboot(arm64Image("6.11.10-300.fc41.aarch64"), "zstd"));
+    EXPECT_TRUE(info.ok()) << info.error;
+    EXPECT_EQ(info.format, ImageFormat::EfiZboot);
+    EXPECT_EQ(info.version, "6.11.10-300.fc41.aarch64");
+}
+
 TEST_F(InspectImage, EfiZbootWithOtherCompressionIsAClearError) {
     std::string img = efiZboot(arm64Image("6.11.10-300.fc41.aarch64"));
-    img.replace(24, 8, std::string("zstd\0\0\0\0", 8));
+    img.replace(24, 8, std::string("lzma\0\0\0\0", 8));
     auto info = inspect(img);
     EXPECT_FALSE(info.ok());
     EXPECT_EQ(info.format, ImageFormat::EfiZboot);
     EXPECT_EQ(info.version, "");
-    EXPECT_NE(info.error.find("zstd"), std::string::npos) << info.error;
-    EXPECT_NE(info.error.find("only gzip"), std::string::npos) << info.error;
+    EXPECT_NE(info.error.find("lzma"), std::string::npos) << info.error;
+    EXPECT_NE(info.error.find("only gzip and zstd"), std::string::npos) << info.error;
 }
 
 TEST_F(InspectImage, EfiZbootPayloadSizeIsHonoured) {
