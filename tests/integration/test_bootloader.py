@@ -234,6 +234,23 @@ class UkiTest(KexecdTestCase):
         self.assertEqual(self.admin('Rescan', False), NEWEST)
         self.assertEqual(self.get('StagedKernel'), f'/boot/vmlinuz-{NEWEST}')
 
+    def test_bls_entry_on_the_esp_is_staged_with_its_options(self):
+        mid = '0123456789abcdef0123456789abcdef'
+        d = f'/efi/{mid}/{NEWEST}'
+        for name, src in (('linux', f'/boot/vmlinuz-{NEWEST}'),
+                          ('initrd', f'/boot/initrd.img-{NEWEST}')):
+            with open(self.root + src, 'rb') as f:
+                write(self.root, f'{d}/{name}', f.read(), mode='wb')
+        entry = f'/efi/loader/entries/{mid}-{NEWEST}.conf'
+        write(self.root, entry, f'title Debian\nversion {NEWEST}\nlinux {d[4:]}/linux\n'
+              f'initrd {d[4:]}/initrd\noptions root=UUID=b1s ro\noptions quiet\n')
+        self.assertEqual(self.admin('Rescan', False), NEWEST)
+        entries = py(self.manager.ListBootEntries())
+        self.assertEqual(entries[1], ['bls', NEWEST, entry, f'{d}/linux', [f'{d}/initrd'], True, ''])
+        self.assertEqual(self.get('StagedKernel'), f'{d}/linux')
+        self.assertEqual(self.get('StagedInitrds'), [f'{d}/initrd'])
+        self.assertEqual(self.get('StagedCmdline'), 'root=UUID=b1s ro quiet kexecd.test=1')
+
     def test_broken_uki_is_listed_not_staged(self):
         write(self.root, '/efi/EFI/Linux/broken.efi', b'MZ' + bytes(100), mode='wb')
         self.assertEqual(self.admin('Rescan', False), NEWEST)

@@ -371,14 +371,7 @@ class LogindFaultTest(KexecdTestCase):
         self.assertNotIn('rebooting into', self.log())
 
         # With logind there, the same call reaches it, with the kexec flag.
-        logind = self.spawn_server(LOGIND_NAME, '/org/freedesktop/login1',
-                                   'org.freedesktop.login1.Manager', system_bus=True,
-                                   stdout=subprocess.DEVNULL)
-        self.addCleanup(logind.wait)
-        self.addCleanup(logind.terminate)
-        mock = dbus.Interface(self.bus.get_object(LOGIND_NAME, '/org/freedesktop/login1'),
-                              dbusmock.MOCK_IFACE)
-        mock.AddMethod('org.freedesktop.login1.Manager', 'RebootWithFlags', 't', '', '')
+        mock = self.start_logind()
         self.assert_ok(c.call('Reboot', False))
         calls = mock.GetMethodCalls('RebootWithFlags')
         self.assertEqual([[int(a) for a in args] for _t, args in calls], [[3]])
