@@ -84,7 +84,8 @@ class LinuxKexec final : public KexecBackend {
     bool loaded() override;
 
   private:
-    [[noreturn]] void fail(int err, const std::string& what);
+    // `signatureHint` is added where the kernel refused a signature.
+    [[noreturn]] void fail(int err, const std::string& what, const char* signatureHint = "");
     Root root_;
     KexecSyscalls& sys_;
 };

@@ -229,7 +229,7 @@ KernelFd openKernel(const FilePart& kernel, KexecSyscalls* sys) {
     return k;
 }
 
-void LinuxKexec::fail(int err, const std::string& what) {
+void LinuxKexec::fail(int err, const std::string& what, const char* signatureHint) {
     std::string msg = what + ": ";
     ErrorCode code = ErrorCode::KexecFailed;
     switch (err) {
@@ -238,9 +238,10 @@ void LinuxKexec::fail(int err, const std::string& what) {
                 msg += "kexec is disabled until the next reboot (kernel.kexec_load_disabled=1)";
             else if (fileSays(root_, "/sys/kernel/security/lockdown", "[integrity]") ||
                      fileSays(root_, "/sys/kernel/security/lockdown", "[confidentiality]"))
-                msg +=
-                    "the kernel is locked down (Secure Boot) and refused the image; only a "
-                    "kernel signed with a key the running kernel trusts can be staged";
+                msg += std::string(
+                           "the kernel is locked down (Secure Boot) and refused the image; only "
+                           "a kernel signed with a key the running kernel trusts can be staged") +
+                       signatureHint;
             else
                 msg +=
                     "permission denied; staging needs CAP_SYS_BOOT (run kexecd as root), or "
@@ -250,9 +251,10 @@ void LinuxKexec::fail(int err, const std::string& what) {
         case ENOKEY:
         case EBADMSG:
         case ENODATA:
-            msg +=
-                "the kernel rejected the image's signature (Secure Boot / KEXEC_SIG); stage a "
-                "kernel signed with a key the running kernel trusts";
+            msg += std::string(
+                       "the kernel rejected the image's signature (Secure Boot / KEXEC_SIG); "
+                       "stage a kernel signed with a key the running kernel trusts") +
+                   signatureHint;
             break;
         case ENOMEM:
             msg += "not enough memory to hold the kernel and initrd";
@@ -281,7 +283,13 @@ void LinuxKexec::load(const LoadRequest& req) {
 
     int rc = sys_.kexecFileLoad(kernel.get(), initrd.get(), req.cmdline, flags);
     if (rc == 0) return;
-    if (rc != -ENOSYS) fail(-rc, "kexec_file_load failed");
+    if (rc != -ENOSYS && req.kernel.whole()) fail(-rc, "kexec_file_load failed");
+    if (rc != -ENOSYS)
+        fail(-rc, "kexec_file_load of the kernel inside " + req.kernel.path.string() + " failed",
+             // A UKI is signed as a whole, for the firmware; kexec_file_load
+             // checks the kernel inside it, which needs a signature of its own.
+             " (a unified kernel image is signed as a whole; the kernel in its .linux section "
+             "must carry a valid signature of its own)");
 
     // No CONFIG_KEXEC_FILE: the older kexec_load, through kexec-tools.
     std::vector<int> keep;

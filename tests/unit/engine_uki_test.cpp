@@ -154,6 +154,24 @@ TEST_F(UkiLoadTest, KexecToolGetsTheKernelMemfd) {
                 "x"});
 }
 
+TEST_F(UkiLoadTest, RejectedSignatureNamesTheKernelInsideTheUki) {
+    const std::string pe = ukiFor(kNewer, "x");
+    fixture::writeFile(dir_ / "uki.efi", pe);
+    ::testing::StrictMock<UkiSyscalls> sys;
+    LinuxKexec kexec(Root(dir_.path()), sys);
+    EXPECT_CALL(sys, kexecFileLoad(_, _, _, _)).WillOnce(Return(-EKEYREJECTED));
+    try {
+        kexec.load({sectionOf(dir_ / "uki.efi", pe, ".linux"), {}, "x"});
+        ADD_FAILURE() << "no error";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.code(), ErrorCode::KexecFailed);
+        EXPECT_THAT(e.what(), HasSubstr("kexec_file_load of the kernel inside " +
+                                        (dir_ / "uki.efi").string() + " failed"));
+        EXPECT_THAT(e.what(), HasSubstr("rejected the image's signature"));
+        EXPECT_THAT(e.what(), HasSubstr("must carry a valid signature of its own"));
+    }
+}
+
 TEST_F(UkiLoadTest, SectionPastTheEndIsAClearError) {
     fixture::writeFile(dir_ / "uki.efi", "short");
     ::testing::StrictMock<UkiSyscalls> sys;
