@@ -16,6 +16,7 @@
 
 #include "error.hpp"
 #include "kexec.hpp"
+#include "kexec_mocks.hpp"
 #include "sample_tree.hpp"
 #include "temp_dir.hpp"
 
@@ -41,29 +42,9 @@ std::string bigImage() {
     return img;
 }
 
-std::string contents(int fd) {
-    std::string out;
-    std::vector<char> buf(1 << 20);
-    for (off_t off = 0;;) {
-        ssize_t n = ::pread(fd, buf.data(), buf.size(), off);
-        if (n <= 0) return out;
-        out.append(buf.data(), static_cast<size_t>(n));
-        off += n;
-    }
-}
-
-bool sealed(int fd) {
-    int all = F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL;
-    int seals = ::fcntl(fd, F_GET_SEALS);
-    return seals >= 0 && (seals & all) == all;
-}
-
-std::string fdTarget(int fd) {
-    char buf[PATH_MAX];
-    std::string link = "/proc/self/fd/" + std::to_string(fd);
-    ssize_t n = ::readlink(link.c_str(), buf, sizeof buf - 1);
-    return n < 0 ? "" : std::string(buf, static_cast<size_t>(n));
-}
+using test::fdTarget;
+using test::readFd;
+using test::sealedForGood;
 
 class DecompressTest : public ::testing::Test {
   protected:
@@ -94,8 +75,8 @@ TEST_F(DecompressTest, EveryFormatGivesBackTheImageByteForByte) {
         ASSERT_LT(data.size(), img.size() / 2);
         KernelFd k = openKernel(put(name, data));
         EXPECT_TRUE(k.inMemory);
-        EXPECT_TRUE(sealed(k.fd.get()));
-        std::string out = contents(k.fd.get());
+        EXPECT_TRUE(sealedForGood(k.fd.get()));
+        std::string out = readFd(k.fd.get());
         ASSERT_EQ(out.size(), img.size());
         EXPECT_TRUE(out == img) << "decompressed bytes differ";
     }
@@ -195,26 +176,16 @@ TEST(FindCompressedKernel, Headers) {
               "EFI zboot payload compressed with lz4?, only gzip and zstd are supported");
 }
 
-class ToolSyscalls : public KexecSyscalls {
-  public:
-    MOCK_METHOD(int, kexecFileLoad,
-                (int kernelFd, int initrdFd, const std::string& cmdline, unsigned long flags),
-                (override));
-    MOCK_METHOD(int, runKexecTool,
-                (const std::vector<std::string>& args, const std::vector<int>& keepFds),
-                (override));
-};
-
 // Debian's arm64 kernels lack kexec_file_load: the kexec tool gets the
 // decompressed Image, as a kept fd.
 TEST_F(DecompressTest, KexecToolGetsTheDecompressedImage) {
     const std::string img = bigImage();
     auto p = put("vmlinuz-" + kV, fixture::gzip(img));
-    ::testing::StrictMock<ToolSyscalls> sys;
+    ::testing::StrictMock<test::MockSyscalls> sys;
     LinuxKexec kexec(Root(dir_.path()), sys);
     EXPECT_CALL(sys, kexecFileLoad(_, _, _, _))
         .WillOnce(Invoke([&](int k, int, const std::string&, unsigned long) {
-            EXPECT_TRUE(contents(k) == img);
+            EXPECT_TRUE(readFd(k) == img);
             return -ENOSYS;
         }));
     EXPECT_CALL(sys, runKexecTool(_, _))
@@ -222,7 +193,7 @@ TEST_F(DecompressTest, KexecToolGetsTheDecompressedImage) {
             EXPECT_EQ(args[1].rfind("/proc/self/fd/", 0), 0u) << args[1];
             int fd = std::stoi(args[1].substr(14));
             EXPECT_NE(std::find(keep.begin(), keep.end(), fd), keep.end());
-            EXPECT_TRUE(contents(fd) == img);
+            EXPECT_TRUE(readFd(fd) == img);
             return 0;
         }));
     kexec.load({p, {}, "root=/dev/vda1"});

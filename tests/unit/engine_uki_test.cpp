@@ -10,6 +10,7 @@
 
 #include "engine_fixture.hpp"
 #include "error.hpp"
+#include "kexec_mocks.hpp"
 #include "pe.hpp"
 #include "pe_builder.hpp"
 
@@ -79,16 +80,6 @@ TEST_F(EngineUkiTest, ChangedUkiIsStagedAgain) {
     EXPECT_EQ(loads_[1].cmdline, "root=UUID=beef ro");
 }
 
-class UkiSyscalls : public KexecSyscalls {
-  public:
-    MOCK_METHOD(int, kexecFileLoad,
-                (int kernelFd, int initrdFd, const std::string& cmdline, unsigned long flags),
-                (override));
-    MOCK_METHOD(int, runKexecTool,
-                (const std::vector<std::string>& args, const std::vector<int>& keepFds),
-                (override));
-};
-
 // The real load path: what the kernel gets behind the fds is the sections'
 // bytes, in sealed memfds.
 class UkiLoadTest : public ::testing::Test {
@@ -96,34 +87,17 @@ class UkiLoadTest : public ::testing::Test {
     test::TempDir dir_;
 };
 
-std::string contents(int fd) {
-    std::string out;
-    char buf[4096];
-    for (off_t off = 0;;) {
-        ssize_t n = ::pread(fd, buf, sizeof buf, off);
-        if (n <= 0) return out;
-        out.append(buf, static_cast<size_t>(n));
-        off += n;
-    }
-}
-
-bool sealed(int fd) {
-    int seals = ::fcntl(fd, F_GET_SEALS);
-    int all = F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL;
-    return seals >= 0 && (seals & all) == all;
-}
-
 TEST_F(UkiLoadTest, SectionsReachTheKernelAsSealedMemfds) {
     const std::string pe = ukiFor(kNewer, "x");
     fixture::writeFile(dir_ / "uki.efi", pe);
-    ::testing::StrictMock<UkiSyscalls> sys;
+    ::testing::StrictMock<MockSyscalls> sys;
     LinuxKexec kexec(Root(dir_.path()), sys);
     EXPECT_CALL(sys, kexecFileLoad(_, _, "x", 0ul))
         .WillOnce(Invoke([&](int k, int i, const std::string&, unsigned long) {
-            EXPECT_EQ(contents(k), fixture::bzImage(kNewer));
-            EXPECT_EQ(contents(i), "UCODE-BLOB" + std::string("INITRD-OF-") + kNewer);
-            EXPECT_TRUE(sealed(k));
-            EXPECT_TRUE(sealed(i));
+            EXPECT_EQ(readFd(k), fixture::bzImage(kNewer));
+            EXPECT_EQ(readFd(i), "UCODE-BLOB" + std::string("INITRD-OF-") + kNewer);
+            EXPECT_TRUE(sealedForGood(k));
+            EXPECT_TRUE(sealedForGood(i));
             return 0;
         }));
     kexec.load(
@@ -135,7 +109,7 @@ TEST_F(UkiLoadTest, SectionsReachTheKernelAsSealedMemfds) {
 TEST_F(UkiLoadTest, KexecToolGetsTheKernelMemfd) {
     const std::string pe = ukiFor(kNewer, "x");
     fixture::writeFile(dir_ / "uki.efi", pe);
-    ::testing::StrictMock<UkiSyscalls> sys;
+    ::testing::StrictMock<MockSyscalls> sys;
     LinuxKexec kexec(Root(dir_.path()), sys);
     EXPECT_CALL(sys, kexecFileLoad(_, _, _, _)).WillOnce(Return(-ENOSYS));
     EXPECT_CALL(sys, runKexecTool(_, _))
@@ -146,7 +120,7 @@ TEST_F(UkiLoadTest, KexecToolGetsTheKernelMemfd) {
             EXPECT_EQ(args[1].rfind("/proc/self/fd/", 0), 0u) << args[1];
             int fd = std::stoi(args[1].substr(14));
             EXPECT_NE(std::find(keep.begin(), keep.end(), fd), keep.end());
-            EXPECT_EQ(contents(fd), fixture::bzImage(kNewer));
+            EXPECT_EQ(readFd(fd), fixture::bzImage(kNewer));
             return 0;
         }));
     kexec.load({sectionOf(dir_ / "uki.efi", pe, ".linux"),
@@ -157,7 +131,7 @@ TEST_F(UkiLoadTest, KexecToolGetsTheKernelMemfd) {
 TEST_F(UkiLoadTest, RejectedSignatureNamesTheKernelInsideTheUki) {
     const std::string pe = ukiFor(kNewer, "x");
     fixture::writeFile(dir_ / "uki.efi", pe);
-    ::testing::StrictMock<UkiSyscalls> sys;
+    ::testing::StrictMock<MockSyscalls> sys;
     LinuxKexec kexec(Root(dir_.path()), sys);
     EXPECT_CALL(sys, kexecFileLoad(_, _, _, _)).WillOnce(Return(-EKEYREJECTED));
     try {
@@ -174,7 +148,7 @@ TEST_F(UkiLoadTest, RejectedSignatureNamesTheKernelInsideTheUki) {
 
 TEST_F(UkiLoadTest, SectionPastTheEndIsAClearError) {
     fixture::writeFile(dir_ / "uki.efi", "short");
-    ::testing::StrictMock<UkiSyscalls> sys;
+    ::testing::StrictMock<MockSyscalls> sys;
     LinuxKexec kexec(Root(dir_.path()), sys);
     try {
         kexec.load({FilePart(dir_ / "uki.efi", 2, 100), {}, "x"});

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "error.hpp"
+#include "kexec_mocks.hpp"
 #include "sample_tree.hpp"
 #include "temp_dir.hpp"
 
@@ -26,39 +27,9 @@ using ::testing::Return;
 using ::testing::StartsWith;
 using ::testing::StrictMock;
 
-class MockSyscalls : public KexecSyscalls {
-  public:
-    MOCK_METHOD(int, kexecFileLoad,
-                (int kernelFd, int initrdFd, const std::string& cmdline, unsigned long flags),
-                (override));
-    MOCK_METHOD(int, runKexecTool,
-                (const std::vector<std::string>& args, const std::vector<int>& keepFds),
-                (override));
-};
-
-// The whole content behind an fd, from offset 0, without moving its offset.
-std::string readFd(int fd) {
-    std::string out;
-    char buf[65536];
-    for (off_t off = 0;;) {
-        ssize_t n = ::pread(fd, buf, sizeof buf, off);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) {
-            ADD_FAILURE() << "pread fd " << fd << ": " << errno;
-            return out;
-        }
-        if (n == 0) return out;
-        out.append(buf, static_cast<size_t>(n));
-        off += n;
-    }
-}
-
-std::string fdTarget(int fd) {
-    char buf[PATH_MAX];
-    std::string link = "/proc/self/fd/" + std::to_string(fd);
-    ssize_t n = ::readlink(link.c_str(), buf, sizeof buf - 1);
-    return n < 0 ? "" : std::string(buf, static_cast<size_t>(n));
-}
+using test::fdTarget;
+using test::MockSyscalls;
+using test::readFd;
 
 std::string readPath(const std::string& p) {
     int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
