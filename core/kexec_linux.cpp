@@ -134,17 +134,26 @@ std::vector<OpenPart> openParts(const std::vector<FilePart>& parts, int64_t limi
     return out;
 }
 
-// Copies the parts, in order, into one memfd and seals it: what is handed to
-// the kernel cannot change under it.
-UniqueFd copyToMemfd(std::vector<OpenPart>& parts, const std::vector<FilePart>& names,
-                     const char* memfdName, const char* what, KexecSyscalls* sys) {
+// A memfd that can be sealed, for `what` ("kernel", "initrd").
+UniqueFd sealableMemfd(const char* memfdName, const char* what, KexecSyscalls* sys) {
     int memfd = sys ? sys->memfdCreate(memfdName, MFD_CLOEXEC | MFD_ALLOW_SEALING)
                     : ::memfd_create(memfdName, MFD_CLOEXEC | MFD_ALLOW_SEALING);
     if (memfd < 0 && !sys) memfd = -errno;
     if (memfd < 0)
         throw Error(ErrorCode::KexecFailed, std::string("cannot create a memfd for the ") + what +
                                                 ": " + errnoText(-memfd));
-    UniqueFd mem(memfd);
+    return UniqueFd(memfd);
+}
+
+// What is handed to the kernel cannot change under it.
+void sealForGood(int fd) {
+    ::fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL);
+}
+
+// Copies the parts, in order, into one sealed memfd.
+UniqueFd copyToMemfd(std::vector<OpenPart>& parts, const std::vector<FilePart>& names,
+                     const char* memfdName, const char* what, KexecSyscalls* sys) {
+    UniqueFd mem = sealableMemfd(memfdName, what, sys);
     for (size_t i = 0; i < parts.size(); ++i) {
         // Exactly the size checked before: a file growing while it is
         // copied cannot grow the copy.
@@ -163,7 +172,7 @@ UniqueFd copyToMemfd(std::vector<OpenPart>& parts, const std::vector<FilePart>& 
             left -= n;
         }
     }
-    ::fcntl(mem.get(), F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL);
+    sealForGood(mem.get());
     return mem;
 }
 
@@ -198,13 +207,7 @@ KernelFd openKernel(const FilePart& kernel, KexecSyscalls* sys) {
     CompressedKernel c = findCompressedKernel(head, static_cast<uint64_t>(st.st_size));
     if (c.kind == Compression::None) return k;
 
-    int memfd = sys ? sys->memfdCreate("kexecd-kernel", MFD_CLOEXEC | MFD_ALLOW_SEALING)
-                    : ::memfd_create("kexecd-kernel", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-    if (memfd < 0 && !sys) memfd = -errno;
-    if (memfd < 0)
-        throw Error(ErrorCode::KexecFailed,
-                    "cannot create a memfd for the kernel: " + errnoText(-memfd));
-    UniqueFd mem(memfd);
+    UniqueFd mem = sealableMemfd("kexecd-kernel", "kernel", sys);
     std::string writeError;
     std::string error = decompressKernel(
         k.fd.get(), c, kMaxDecompressedKernel,
@@ -223,7 +226,7 @@ KernelFd openKernel(const FilePart& kernel, KexecSyscalls* sys) {
         });
     if (!writeError.empty()) throw Error(ErrorCode::KexecFailed, writeError);
     if (!error.empty()) throw Error(ErrorCode::NotBootable, kernel.describe() + ": " + error);
-    ::fcntl(mem.get(), F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL);
+    sealForGood(mem.get());
     k.fd = std::move(mem);
     k.inMemory = true;
     return k;
