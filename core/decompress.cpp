@@ -10,6 +10,7 @@
 #include <memory>
 #include <vector>
 
+#include "bytes.hpp"
 #include "fsutil.hpp"
 
 namespace kexecd {
@@ -17,13 +18,6 @@ namespace kexecd {
 namespace {
 
 constexpr size_t kChunk = 1u << 20;
-
-uint32_t le32(std::string_view s, size_t at) {
-    uint32_t v = 0;
-    for (size_t i = 0; i < 4; ++i)
-        v |= static_cast<uint32_t>(static_cast<unsigned char>(s[at + i])) << (8 * i);
-    return v;
-}
 
 // Reads the compressed stream in chunks, never past its end.
 class Input {
@@ -154,8 +148,8 @@ CompressedKernel findCompressedKernel(std::string_view head, uint64_t fileSize) 
     }
     if (head.size() < 32 || head.substr(0, 2) != "MZ" || head.substr(4, 4) != "zimg") return c;
     c.zboot = true;
-    c.offset = le32(head, 8);
-    c.size = le32(head, 12);
+    c.offset = le32(head.data() + 8);
+    c.size = le32(head.data() + 12);
     std::string_view comp = head.substr(24, 8);
     comp = comp.substr(0, comp.find('\0'));
     if (comp == "gzip") {

@@ -218,51 +218,26 @@ std::vector<Kernel> Discovery::scan(const DiscoveryOptions& opts) {
         k.version = !info.version.empty() ? escapeText(info.version) : suffix;
 
         std::string mainInitrd;
-        int64_t initrdBytes = 0;
-        bool emptyInitrd = false;
-        struct stat mainSt {};
         for (auto cand : {"initrd.img-" + suffix, "initramfs-" + suffix + ".img",
                           "initrd-" + suffix, "initrd-" + suffix + ".img"}) {
-            if (::stat((boot / cand).c_str(), &mainSt) == 0 && S_ISREG(mainSt.st_mode)) {
+            struct stat st {};
+            if (::stat((boot / cand).c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
                 mainInitrd = "/boot/" + cand;
-                emptyInitrd = mainSt.st_size == 0;
-                initrdBytes = mainSt.st_size;
                 break;
             }
         }
         k.initrds = microcode;
         if (!mainInitrd.empty()) k.initrds.push_back(mainInitrd);
-        std::string initrdProblem;
-        for (auto& i : k.initrds) {
-            struct stat st = mainSt;
-            if (i != mainInitrd) {
-                if (::stat(root_.path(i).c_str(), &st) < 0) st = {};
-                initrdBytes += st.st_size;
-            }
-            if (initrdProblem.empty())
-                initrdProblem = st.st_ino ? unreadableCached(i, st) : unreadable(root_, i);
-        }
 
-        if (!info.ok()) {
-            k.reason = info.error;
-        } else if (!versionOk) {
-            k.reason = "the image's version string has unexpected characters";
-        } else if (nameIsVersion && info.version != suffix) {
+        // Beyond the rules every entry follows, a /boot file's name must
+        // agree with its image, and microcode alone is no initrd.
+        if (info.ok() && versionOk && nameIsVersion && info.version != suffix) {
             k.reason =
                 "version mismatch: file name says " + suffix + ", image says " + info.version;
-        } else if (e.st.st_size > kMaxImageBytes) {
-            k.reason = "image is larger than the 2 GiB the kernel loads";
-        } else if (emptyInitrd) {
-            k.reason = "initrd " + mainInitrd + " is empty";
-        } else if (mainInitrd.empty() && opts.requireInitrd) {
+        } else if (info.ok() && versionOk && mainInitrd.empty() && opts.requireInitrd) {
             k.reason = "no initrd";
-        } else if (!initrdProblem.empty()) {
-            k.reason = initrdProblem;
-        } else if (initrdBytes > kMaxInitrdBytes) {
-            k.reason = "initrds are " + std::to_string(initrdBytes >> 20) +
-                       " MiB together; the kernel loads at most 2 GiB";
-        } else if (opts.requireModules && !hasModules(k.version)) {
-            k.reason = "no modules directory";
+        } else {
+            k.reason = entryProblem(opts, k, info, static_cast<uint64_t>(e.st.st_size));
         }
         k.bootable = k.reason.empty();
         kernels.push_back(std::move(k));

@@ -62,14 +62,8 @@ std::vector<std::string> filesEnding(const std::filesystem::path& dir, std::stri
 
 bool preadExact(int fd, std::string& out, uint64_t offset, uint64_t size) {
     out.resize(size);
-    size_t done = 0;
-    while (done < size) {
-        ssize_t n = ::pread(fd, out.data() + done, size - done, static_cast<off_t>(offset + done));
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return false;
-        done += static_cast<size_t>(n);
-    }
-    return true;
+    size_t got = 0;
+    return preadFull(fd, out.data(), size, offset, &got) && got == size;
 }
 
 // A text section as systemd-stub uses it: up to the first NUL, trailing

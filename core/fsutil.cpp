@@ -19,6 +19,20 @@ std::string Root::display(const std::filesystem::path& p) const {
     return (std::filesystem::path("/") / rel).string();
 }
 
+bool preadFull(int fd, void* buf, size_t len, uint64_t offset, size_t* got) {
+    size_t done = 0;
+    while (done < len) {
+        ssize_t n = ::pread(fd, static_cast<char*>(buf) + done, len - done,
+                            static_cast<off_t>(offset + done));
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return false;
+        if (n == 0) break;
+        done += static_cast<size_t>(n);
+    }
+    *got = done;
+    return true;
+}
+
 std::string errnoText(int err) {
     return std::strerror(err);
 }

@@ -12,6 +12,7 @@
 #include <functional>
 #include <vector>
 
+#include "bytes.hpp"
 #include "decompress.hpp"
 #include "fsutil.hpp"
 #include "unique_fd.hpp"
@@ -26,29 +27,6 @@ constexpr std::string_view kBanner = "Linux version ";
 // or hostile file cannot make discovery decompress forever.
 constexpr size_t kMaxScan = 192u << 20;
 constexpr size_t kChunk = 1u << 20;
-
-uint16_t le16(const unsigned char* p) {
-    return static_cast<uint16_t>(p[0] | (p[1] << 8));
-}
-uint32_t le32(const unsigned char* p) {
-    return static_cast<uint32_t>(p[0]) | (static_cast<uint32_t>(p[1]) << 8) |
-           (static_cast<uint32_t>(p[2]) << 16) | (static_cast<uint32_t>(p[3]) << 24);
-}
-
-bool preadAll(int fd, void* buf, size_t len, off_t off, size_t* got) {
-    size_t done = 0;
-    while (done < len) {
-        ssize_t n = ::pread(fd, static_cast<char*>(buf) + done, len - done, off + done);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            return false;
-        }
-        if (n == 0) break;
-        done += static_cast<size_t>(n);
-    }
-    *got = done;
-    return true;
-}
 
 // Feeds data through `sink` in chunks, keeping enough overlap that a banner
 // split across two chunks is still found. Returns the version or "".
@@ -84,7 +62,7 @@ ImageInfo scanPlain(int fd, off_t start, uint64_t length, ImageFormat f) {
     for (off_t off = start; total < kMaxScan && total < length;) {
         size_t got = 0;
         size_t want = static_cast<size_t>(std::min<uint64_t>(buf.size(), length - total));
-        if (!preadAll(fd, buf.data(), want, off, &got))
+        if (!preadFull(fd, buf.data(), want, off, &got))
             return fail(f, "cannot read image: " + errnoText(errno));
         if (got == 0) break;
         if (scanner.feed(std::string_view(buf.data(), got)))
@@ -180,7 +158,7 @@ ImageInfo inspectImageRange(int fd, uint64_t start, uint64_t length) {
     unsigned char* h = buf.data();
     size_t got = 0;
     const off_t base = static_cast<off_t>(start);
-    if (!preadAll(fd, h, static_cast<size_t>(std::min<uint64_t>(buf.size(), length)), base, &got))
+    if (!preadFull(fd, h, static_cast<size_t>(std::min<uint64_t>(buf.size(), length)), base, &got))
         return fail(ImageFormat::Unknown, "cannot read image: " + errnoText(errno));
 
     if (got >= 0x210 && std::memcmp(h + 0x202, "HdrS", 4) == 0) return inspectX86(h, got);

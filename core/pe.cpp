@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "bytes.hpp"
+
 namespace kexecd {
 
 namespace {
@@ -13,19 +15,6 @@ constexpr size_t kSectionBytes = 40;
 // PE allows 96 (Windows loaders refuse more); the bound keeps a hostile
 // NumberOfSections from costing more than a table that fits in the head.
 constexpr uint32_t kMaxSections = 1024;
-
-uint16_t le16(std::string_view s, size_t off) {
-    unsigned char b[2];
-    std::memcpy(b, s.data() + off, sizeof b);
-    return static_cast<uint16_t>(b[0] | (b[1] << 8));
-}
-
-uint32_t le32(std::string_view s, size_t off) {
-    unsigned char b[4];
-    std::memcpy(b, s.data() + off, sizeof b);
-    return static_cast<uint32_t>(b[0]) | static_cast<uint32_t>(b[1]) << 8 |
-           static_cast<uint32_t>(b[2]) << 16 | static_cast<uint32_t>(b[3]) << 24;
-}
 
 // Names come from the file and errors end up on D-Bus (UTF-8 only) and in
 // terminals: printable ASCII or '?'.
@@ -58,13 +47,13 @@ PeSections parsePeSections(std::string_view head, uint64_t fileSize) {
     if (head.size() < 2 || head[0] != 'M' || head[1] != 'Z')
         return fail("not a PE file (no MZ header)");
     if (head.size() < kDosHeaderBytes) return fail("PE DOS header ends past " + limit);
-    const uint64_t peOff = le32(head, 0x3c);
+    const uint64_t peOff = le32(head.data() + 0x3c);
     if (peOff + 4 + kCoffHeaderBytes > head.size()) return fail("PE header ends past " + limit);
     if (head.substr(peOff, 4) != std::string_view("PE\0\0", 4))
         return fail("not a PE file (no PE signature)");
     const uint64_t coff = peOff + 4;
-    const uint32_t count = le16(head, coff + 2);
-    const uint64_t table = coff + kCoffHeaderBytes + le16(head, coff + 16);
+    const uint32_t count = le16(head.data() + coff + 2);
+    const uint64_t table = coff + kCoffHeaderBytes + le16(head.data() + coff + 16);
     if (count > kMaxSections)
         return fail("PE file has too many sections (" + std::to_string(count) + ", at most " +
                     std::to_string(kMaxSections) + ")");
@@ -79,8 +68,8 @@ PeSections parsePeSections(std::string_view head, uint64_t fileSize) {
         while (!field.empty() && field.back() == '\0') field.remove_suffix(1);
         PeSection s;
         s.name = std::string(field);
-        s.size = le32(head, at + 8);
-        s.offset = le32(head, at + 20);
+        s.size = le32(head.data() + at + 8);
+        s.offset = le32(head.data() + at + 20);
         // Both are 32-bit, so the sum cannot overflow 64 bits.
         if (s.offset + s.size > fileSize)
             return fail("PE section " + printableName(s.name, i) +
