@@ -8,7 +8,7 @@ export DEBIAN_FRONTEND=noninteractive
 pkgs=(
   g++ meson ninja-build pkg-config
   libsdbus-c++-dev libsdbus-c++-bin libsystemd-dev
-  libinih-dev libspdlog-dev libfmt-dev nlohmann-json3-dev zlib1g-dev libzstd-dev libcurl4-openssl-dev
+  libinih-dev libfmt-dev nlohmann-json3-dev zlib1g-dev libzstd-dev libcurl4-openssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   dbus dbus-daemon dbus-bin systemd util-linux
 )

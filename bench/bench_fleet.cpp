@@ -10,7 +10,6 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
-#include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -29,6 +28,7 @@
 #include "fake_etcd.hpp"
 #include "fleet.hpp"
 #include "kexec.hpp"
+#include "log.hpp"
 #include "power.hpp"
 #include "sample_tree.hpp"
 
@@ -157,7 +157,7 @@ int main(int argc, char** argv) {
     int nodes = argc > 1 ? std::atoi(argv[1]) : 50;
     unsigned slots = argc > 2 ? static_cast<unsigned>(std::atoi(argv[2])) : 5;
     int holdMs = argc > 3 ? std::atoi(argv[3]) : 200;
-    spdlog::set_level(spdlog::level::warn);  // the simulated reboots log at info
+    kexecd::log::setLevel(kexecd::log::Level::Warning);  // the simulated reboots log at info
     loadCurl();
     fs::path dir = fs::temp_directory_path() / ("kexecd-bench-fleet-" + std::to_string(getpid()));
     fs::create_directories(dir);

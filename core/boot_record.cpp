@@ -1,11 +1,10 @@
 #include "boot_record.hpp"
 
-#include <spdlog/spdlog.h>
-
 #include <nlohmann/json.hpp>
 
 #include "error.hpp"
 #include "fsutil.hpp"
+#include "log.hpp"
 
 namespace kexecd {
 
@@ -106,7 +105,7 @@ std::optional<BootRecord> loadOrForget(const std::filesystem::path& file) {
     try {
         return loadBootRecord(file);
     } catch (const Error& e) {
-        spdlog::warn("forgetting the boot record: {}", e.what());
+        log::warn("forgetting the boot record: {}", e.what());
         return std::nullopt;
     }
 }
@@ -118,7 +117,7 @@ BootRecord startBootRecord(const Root& root, uint64_t firmwareTimestampUsec,
     try {
         std::string bootId = readBootId(root);
         if (bootId.empty()) {
-            spdlog::warn(
+            log::warn(
                 "no boot id in /proc/sys/kernel/random/boot_id: kexec boots are not told "
                 "apart");
             return {};
@@ -129,7 +128,7 @@ BootRecord startBootRecord(const Root& root, uint64_t firmwareTimestampUsec,
         saveBootRecord(file, r);
         return r;
     } catch (const Error& e) {
-        spdlog::warn("cannot keep the boot record: {}", e.what());
+        log::warn("cannot keep the boot record: {}", e.what());
         return {};
     }
 }
@@ -141,7 +140,7 @@ void recordShutdown(const Root& root, bool kexec) {
         auto file = root.path(kBootRecordFile);
         saveBootRecord(file, markKexecShutdown(loadOrForget(file), bootId, kexec));
     } catch (const Error& e) {
-        spdlog::warn("cannot record how this boot ends: {}", e.what());
+        log::warn("cannot record how this boot ends: {}", e.what());
     }
 }
 

@@ -1,11 +1,10 @@
 #include "coordinator.hpp"
 
-#include <spdlog/spdlog.h>
-
 #include <nlohmann/json.hpp>
 
 #include "error.hpp"
 #include "etcd_json.hpp"
+#include "log.hpp"
 #include "text.hpp"
 
 namespace kexecd {
@@ -80,8 +79,8 @@ class EtcdCoordinator final : public Coordinator {
             if (!s.take(id)) return {false, describeSemaphore(s)};
             if (txn(etcd::casRequest(key_, serializeSemaphore(s), cur.kv->version)))
                 return {true, ""};
-            spdlog::debug("reboot semaphore changed under us (version {}); trying again",
-                          cur.kv->version);
+            log::debug("reboot semaphore changed under us (version {}); trying again",
+                       cur.kv->version);
         }
         return {false, "the semaphore keeps changing (" + std::to_string(kCasAttempts) +
                            " conflicting writes in a row)"};

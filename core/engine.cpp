@@ -1,6 +1,5 @@
 #include "engine.hpp"
 
-#include <spdlog/spdlog.h>
 #include <sys/utsname.h>
 
 #include <algorithm>
@@ -10,6 +9,7 @@
 #include "error.hpp"
 #include "event_log.hpp"
 #include "grub_cfg.hpp"
+#include "log.hpp"
 #include "step_aside.hpp"
 #include "text.hpp"
 
@@ -75,14 +75,14 @@ void Engine::loadStateLocked() {
     try {
         staged_ = loadState(stateFile());
     } catch (const Error& e) {
-        spdlog::warn("ignoring unreadable state: {}", e.what());
+        log::warn("ignoring unreadable state: {}", e.what());
         staged_.reset();
     }
     if (staged_ && staged_->simulated != backend_.simulated()) staged_.reset();
     if (staged_ && backend_.simulated()) static_cast<SimulatedKexec&>(backend_).restore(true);
     if (staged_)
-        spdlog::info("staged before restart: {} ({})", escapeText(staged_->version),
-                     escapeText(staged_->kernel));
+        log::info("staged before restart: {} ({})", escapeText(staged_->version),
+                  escapeText(staged_->kernel));
 }
 
 // The system-shutdown hook reads this flag instead of parsing the
@@ -97,7 +97,7 @@ void Engine::writeRebootFlag() const {
             std::filesystem::remove(flag, ec);
         }
     } catch (const Error& e) {
-        spdlog::warn("{}", e.what());
+        log::warn("{}", e.what());
     }
 }
 
@@ -128,14 +128,14 @@ std::vector<Kernel> Engine::scanLocked() {
     BootLoaderView bl = readBootLoader(root_);
     // Said once per change, not at every look at /boot.
     if (bl.warnings != bootLoader_.warnings)
-        for (auto& w : bl.warnings) spdlog::warn("boot loader: {}", w);
+        for (auto& w : bl.warnings) log::warn("boot loader: {}", w);
     bootLoader_ = std::move(bl);
     lastScan_ = kernels;
-    spdlog::debug("looked at /boot: {} kernel(s), newest bootable {}; boot loader: {}, default {}",
-                  kernels.size(), newest_.empty() ? "(none)" : newest_, bootLoader_.name(),
-                  bootLoader_.defaultSuffix.empty() ? "(unknown)" : bootLoader_.defaultSuffix);
+    log::debug("looked at /boot: {} kernel(s), newest bootable {}; boot loader: {}, default {}",
+               kernels.size(), newest_.empty() ? "(none)" : newest_, bootLoader_.name(),
+               bootLoader_.defaultSuffix.empty() ? "(unknown)" : bootLoader_.defaultSuffix);
     for (auto& k : kernels)
-        spdlog::debug("  {} {}: {}", k.version, k.image, k.bootable ? "bootable" : k.reason);
+        log::debug("  {} {}: {}", k.version, k.image, k.bootable ? "bootable" : k.reason);
     return kernels;
 }
 
@@ -157,17 +157,17 @@ bool Engine::reconcileLocked() {
     bool loaded = backend_.loaded();
     bool wasForeign = foreign_, wasStaged = staged_.has_value();
     if (staged_ && !loaded) {
-        spdlog::warn("kernel {} is no longer loaded (unloaded by another tool); forgetting it",
-                     staged_->version);
+        log::warn("kernel {} is no longer loaded (unloaded by another tool); forgetting it",
+                  staged_->version);
         staged_.reset();
         try {
             removeState(stateFile());
         } catch (const Error& e) {
-            spdlog::warn("{}", e.what());
+            log::warn("{}", e.what());
         }
     }
     if (!staged_ && loaded && !foreign_)
-        spdlog::warn("a kernel loaded by another tool is staged; kexecd leaves it alone");
+        log::warn("a kernel loaded by another tool is staged; kexecd leaves it alone");
     foreign_ = !staged_ && loaded;
     return foreign_ != wasForeign || staged_.has_value() != wasStaged;
 }
@@ -223,7 +223,7 @@ std::string Engine::stageLocked(const Kernel& k, const std::string& cmdline, boo
         req.initrds.push_back(FilePart(root_.path(k.image), sec.offset, sec.size));
 
     backend_.load(req);
-    if (foreign_) spdlog::warn("replaced a kernel loaded by another tool");
+    if (foreign_) log::warn("replaced a kernel loaded by another tool");
     staged_ = s;
     foreign_ = false;
     logEvent(EventKind::Staged, EventLevel::Info,
@@ -306,7 +306,7 @@ void Engine::unstageLocked() {
     } catch (const Error& e) {
         // Unloaded all the same; a stale record is forgotten at the next
         // start, when the kernel says nothing is loaded.
-        spdlog::warn("{}", e.what());
+        log::warn("{}", e.what());
     }
 }
 
@@ -343,7 +343,7 @@ std::string Engine::rescanLocked() {
             if (c.image == staged_->kernel && c.version == staged_->version) cur = &c;
         bool usable = cur && cur->bootable;
         if (usable && filesChanged(*staged_)) {
-            spdlog::info("files of staged kernel {} changed; staging it again", cur->version);
+            log::info("files of staged kernel {} changed; staging it again", cur->version);
             return stageLocked(*cur, staged_->custom ? staged_->cmdline : derivedCmdline(*cur),
                                staged_->custom);
         }
@@ -355,16 +355,16 @@ std::string Engine::rescanLocked() {
             if (!staged_->custom) {
                 std::string now = derivedCmdline(*cur);
                 if (now != staged_->cmdline) {
-                    spdlog::info("the derived command line of {} changed; staging it again",
-                                 cur->version);
+                    log::info("the derived command line of {} changed; staging it again",
+                              cur->version);
                     return stageLocked(*cur, now, false);
                 }
             }
             publishLocked();
             return staged_->version;
         }
-        spdlog::warn("staged kernel {} {}", staged_->version,
-                     cur ? "cannot be booted any more: " + cur->reason : "was removed");
+        log::warn("staged kernel {} {}", staged_->version,
+                  cur ? "cannot be booted any more: " + cur->reason : "was removed");
         if (config_.autoStage && target)
             return stageLocked(*target, derivedCmdline(*target), false);
         unstageLocked();
@@ -409,7 +409,7 @@ std::string Engine::verifyStaged() {
         try {
             cmdline = derivedCmdline(*cur);
         } catch (const Error& e) {
-            spdlog::warn("keeping the staged command line: {}", e.what());
+            log::warn("keeping the staged command line: {}", e.what());
         }
     }
     bool changed = filesChanged(*staged_);

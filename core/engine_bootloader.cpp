@@ -2,8 +2,6 @@
 // picks (Kernel=), the derived command line (CmdlineSource=, parameters typed
 // at the boot menu), stepping aside when the next boot needs the firmware,
 // and the check report. The rest of the policy is in engine.cpp.
-#include <spdlog/spdlog.h>
-
 #include <algorithm>
 
 #include "cmdline.hpp"
@@ -11,6 +9,7 @@
 #include "error.hpp"
 #include "event_log.hpp"
 #include "grub_cfg.hpp"
+#include "log.hpp"
 #include "step_aside.hpp"
 #include "text.hpp"
 
@@ -56,7 +55,7 @@ const Kernel* Engine::autoTargetLocked(const std::vector<Kernel>& kernels) const
         }
         if (why.empty()) why = "the boot loader's default, vmlinuz-" + want + ", is not in /boot";
     }
-    spdlog::warn("Kernel=default: {}; using the newest bootable kernel", why);
+    log::warn("Kernel=default: {}; using the newest bootable kernel", why);
     return newest;
 }
 
@@ -76,7 +75,7 @@ std::string Engine::derivedCmdline(const Kernel& target) const {
             haveBase = true;
             from = bootLoader_.name();
         } else {
-            spdlog::warn(
+            log::warn(
                 "CmdlineSource=bootloader: {} has no entry for {}; deriving the command "
                 "line from the running one",
                 bootLoader_.name(), target.version);
@@ -94,14 +93,14 @@ std::string Engine::derivedCmdline(const Kernel& target) const {
         auto configured = bootLoader_.cmdlineFor(runningSuffixLocked(lastScan_));
         auto typed = handTypedParams(*proc, configured);
         if (!typed.empty())
-            spdlog::info("not carrying over {} (typed at the boot menu: {})",
-                         escapeText(fmt::format("{}", fmt::join(typed, " "))),
-                         configured ? "not in the entry of " + bootLoader_.name()
-                                    : std::string("a one-shot parameter"));
+            log::info("not carrying over {} (typed at the boot menu: {})",
+                      escapeText(fmt::format("{}", fmt::join(typed, " "))),
+                      configured ? "not in the entry of " + bootLoader_.name()
+                                 : std::string("a one-shot parameter"));
         base = dropWords(*proc, typed);
     }
     std::string cmdline = deriveCmdline(base, config_.cmdlineRemove, config_.cmdlineAppend);
-    spdlog::debug("command line for {} from {}: {}", target.version, from, escapeText(cmdline));
+    log::debug("command line for {} from {}: {}", target.version, from, escapeText(cmdline));
     try {
         validateCmdline(cmdline);
     } catch (const Error& e) {
@@ -118,7 +117,7 @@ std::string Engine::stepAsideLocked(const char* when) {
     if (reasons.empty()) return "";
     std::string why = fmt::format("{}", fmt::join(reasons, "; "));
     if (foreign_) {
-        spdlog::warn(
+        log::warn(
             "the next boot needs the firmware ({}), but the staged kernel was loaded by "
             "another tool; kexecd leaves it alone",
             why);

@@ -1,6 +1,6 @@
 #include "event_log.hpp"
 
-#include <spdlog/spdlog.h>
+#include "log.hpp"
 
 namespace kexecd {
 
@@ -51,9 +51,9 @@ void logEvent(EventKind kind, EventLevel level, std::string message, const std::
     if (a.pid > 0) e.fields.emplace_back("KEXECD_CALLER_PID", std::to_string(a.pid));
     if (gSink) return gSink(e);
     if (level == EventLevel::Warning)
-        spdlog::warn("{}", e.message);
+        log::warn("{}", e.message);
     else
-        spdlog::info("{}", e.message);
+        log::info("{}", e.message);
 }
 
 void setEventSink(EventSink sink) {

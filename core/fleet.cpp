@@ -1,11 +1,10 @@
 #include "fleet.hpp"
 
-#include <spdlog/spdlog.h>
-
 #include <random>
 
 #include "error.hpp"
 #include "event_log.hpp"
+#include "log.hpp"
 #include "text.hpp"
 
 namespace kexecd {
@@ -172,7 +171,7 @@ void Fleet::acquire(bool wait) {
         delay = std::min(backoff_.cap, delay * 2);
     }
     setState("holding a reboot slot in group " + group);
-    spdlog::info("took a reboot slot in group {} as {}", group, id);
+    log::info("took a reboot slot in group {} as {}", group, id);
 }
 
 void Fleet::abandon() noexcept {
@@ -182,9 +181,9 @@ void Fleet::abandon() noexcept {
         std::error_code ec;
         std::filesystem::remove(root_.path(kFleetRecordFile), ec);
         setState("idle (group " + config_.group + ")");
-        spdlog::info("the reboot did not happen: gave the reboot slot back");
+        log::info("the reboot did not happen: gave the reboot slot back");
     } catch (const std::exception& e) {
-        spdlog::error(
+        log::error(
             "the reboot did not happen, and the slot could not be given back: {}; "
             "free it with 'kexecctl fleet release'",
             e.what());
@@ -198,7 +197,7 @@ bool Fleet::releaseAfterBoot(const std::function<std::string()>& systemState,
     try {
         rec = loadRecord();
     } catch (const Error& e) {
-        spdlog::error("{}; keeping whatever slot this node holds", e.what());
+        log::error("{}; keeping whatever slot this node holds", e.what());
         return false;
     }
     if (!rec) return true;
@@ -243,7 +242,7 @@ bool Fleet::releaseAfterBoot(const std::function<std::string()>& systemState,
         if (std::chrono::steady_clock::now() >= deadline) break;
         if (!sleepFor(poll)) return false;
     }
-    spdlog::error(
+    log::error(
         "the system did not come up within {} min ({}): keeping the reboot slot in "
         "group {}, so the rollout halts here; free it with 'kexecctl fleet release'",
         std::chrono::duration_cast<std::chrono::minutes>(limit).count(), last, group);

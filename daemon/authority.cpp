@@ -1,9 +1,9 @@
 #include "authority.hpp"
 
-#include <spdlog/spdlog.h>
-
 #include <chrono>
 #include <vector>
+
+#include "log.hpp"
 
 namespace kexecd {
 
@@ -85,9 +85,9 @@ void Authority::answered(uint64_t id, const sdbus::Error* error, const AuthResul
         sdbus::Error e(kAccessDenied, "not authorized for " + p.action);
         p.done(Outcome::Denied, &e);
     } catch (const std::exception& e) {
-        spdlog::error("handling polkit's answer failed: {}", e.what());
+        log::error("handling polkit's answer failed: {}", e.what());
     } catch (...) {
-        spdlog::error("handling polkit's answer failed");
+        log::error("handling polkit's answer failed");
     }
 }
 
@@ -107,7 +107,7 @@ size_t Authority::callerGone(const std::string& sender) {
                 .withArguments(p.cancellationId)
                 .dontExpectReply();
         } catch (const sdbus::Error& e) {
-            spdlog::debug("cannot cancel polkit check {}: {}", p.cancellationId, e.getMessage());
+            log::debug("cannot cancel polkit check {}: {}", p.cancellationId, e.getMessage());
         }
         p.call.cancel();
         p.done(Outcome::Cancelled, nullptr);

@@ -1,13 +1,13 @@
 #include "boot_watch.hpp"
 
 #include <poll.h>
-#include <spdlog/spdlog.h>
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
 
 #include <chrono>
 #include <cstring>
 
+#include "log.hpp"
 #include "settle.hpp"
 
 namespace kexecd {
@@ -24,7 +24,7 @@ void BootWatch::start() {
     inotify_.reset(::inotify_init1(IN_CLOEXEC | IN_NONBLOCK));
     wake_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
     if (!inotify_ || !wake_) {
-        spdlog::error("cannot watch /boot: {}", std::strerror(errno));
+        log::error("cannot watch /boot: {}", std::strerror(errno));
         return;
     }
     for (auto& d : dirs_) {
@@ -32,7 +32,7 @@ void BootWatch::start() {
                                 IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO |
                                     IN_CLOSE_WRITE | IN_MODIFY | IN_ATTRIB) < 0 &&
             errno != ENOENT)
-            spdlog::warn("cannot watch {}: {}", d.string(), std::strerror(errno));
+            log::warn("cannot watch {}: {}", d.string(), std::strerror(errno));
     }
     thread_ = std::thread([this] { run(); });
 }
@@ -52,7 +52,7 @@ void BootWatch::run() {
         // -1 while nothing is pending: asleep until /boot changes or stop().
         int n = ::poll(fds, 2, schedule.timeoutMs(Clock::now()));
         if (n < 0 && errno != EINTR) {
-            spdlog::error("watching /boot failed: {}", std::strerror(errno));
+            log::error("watching /boot failed: {}", std::strerror(errno));
             return;
         }
         if (fds[1].revents & POLLIN) return;

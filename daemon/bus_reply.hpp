@@ -3,13 +3,13 @@
 // into D-Bus errors, replies that never throw. Shared by the Manager's
 // files.
 #include <sdbus-c++/sdbus-c++.h>
-#include <spdlog/spdlog.h>
 
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "error.hpp"
+#include "log.hpp"
 #include "text.hpp"
 
 namespace kexecd {
@@ -23,7 +23,7 @@ inline constexpr auto kFailed = "org.kexecd1.Error.Failed";
 // escaped rather than lost.
 inline std::string forBus(std::string_view s) {
     if (isValidUtf8(s) && s.find('\0') == std::string_view::npos) return std::string(s);
-    spdlog::debug("escaped a string that is not UTF-8 in a D-Bus reply");
+    log::debug("escaped a string that is not UTF-8 in a D-Bus reply");
     return escapeText(s);
 }
 
@@ -49,10 +49,10 @@ auto translated(F&& f) -> decltype(f()) {
     } catch (const Error& e) {
         throw toDbus(e);
     } catch (const std::exception& e) {
-        spdlog::error("internal error: {}", escapeText(e.what()));
+        log::error("internal error: {}", escapeText(e.what()));
         throw sdbus::Error(kFailed, "internal error: " + forBus(e.what()));
     } catch (...) {
-        spdlog::error("internal error");
+        log::error("internal error");
         throw sdbus::Error(kFailed, "internal error");
     }
 }
@@ -64,7 +64,7 @@ void replyError(sdbus::Result<R...>& result, const sdbus::Error& e) noexcept {
     try {
         result.returnError(e);
     } catch (const std::exception& e2) {
-        spdlog::debug("cannot send error reply: {}", e2.what());
+        log::debug("cannot send error reply: {}", e2.what());
     }
 }
 
@@ -74,7 +74,7 @@ void reply(sdbus::Result<R...>& result, const A&... out) noexcept {
     try {
         result.returnResults(out...);
     } catch (const std::exception& e) {
-        spdlog::debug("cannot send reply: {}", e.what());
+        log::debug("cannot send reply: {}", e.what());
     }
 }
 

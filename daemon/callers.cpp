@@ -1,13 +1,12 @@
 #include "callers.hpp"
 
-#include <spdlog/spdlog.h>
-
 #include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <iterator>
 #include <map>
 
+#include "log.hpp"
 #include "text.hpp"
 
 namespace kexecd {
@@ -61,7 +60,7 @@ Callers::Callers(sdbus::IConnection& conn, GoneHandler onGone) : onGone_(std::mo
             msg >> name >> oldOwner >> newOwner;
             if (!name.empty() && name[0] == ':' && newOwner.empty()) nameLost(name);
         } catch (const std::exception& e) {
-            spdlog::warn("cannot handle NameOwnerChanged: {}", e.what());
+            log::warn("cannot handle NameOwnerChanged: {}", e.what());
         }
     });
 }

@@ -1,8 +1,7 @@
 #include "denial_log.hpp"
 
-#include <spdlog/spdlog.h>
-
 #include "event_log.hpp"
+#include "log.hpp"
 
 namespace kexecd {
 
@@ -44,17 +43,17 @@ void DenialLog::note(uid_t uid, const std::string& line) {
 void DenialLog::summarizeLocked() {
     for (auto [uid, n] : suppressed_) {
         if (uid == static_cast<uid_t>(-1))
-            spdlog::info(
+            log::info(
                 "... and {} more denials to callers the bus could not identify in the "
                 "last {} s",
                 n, kWindow.count());
         else
-            spdlog::info("... and {} more denials from uid {} in the last {} s", n, uid,
-                         kWindow.count());
+            log::info("... and {} more denials from uid {} in the last {} s", n, uid,
+                      kWindow.count());
     }
     if (suppressedOther_)
-        spdlog::info("... and {} more denials from other uids in the last {} s", suppressedOther_,
-                     kWindow.count());
+        log::info("... and {} more denials from other uids in the last {} s", suppressedOther_,
+                  kWindow.count());
     suppressed_.clear();
     suppressedOther_ = 0;
 }

@@ -1,8 +1,5 @@
 #include "logging.hpp"
 
-#include <spdlog/sinks/stdout_color_sinks.h>
-#include <spdlog/sinks/systemd_sink.h>
-#include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <syslog.h>
@@ -15,6 +12,7 @@
 #include <vector>
 
 #include "event_log.hpp"
+#include "log.hpp"
 
 namespace kexecd {
 
@@ -44,25 +42,26 @@ void sendToJournal(const Event& e) {
     std::vector<iovec> iov;
     for (auto& f : fields) iov.push_back({f.data(), f.size()});
     if (::sd_journal_sendv(iov.data(), static_cast<int>(iov.size())) < 0)
-        spdlog::info("{}", e.message);  // the journal is gone: stderr still is
+        log::writeStderr(log::Level::Info, e.message);  // the journal is gone: stderr still is
+}
+
+// The level as the journal's PRIORITY=, so that `journalctl -p warning`
+// and the colours of `systemctl status` work.
+void lineToJournal(log::Level level, std::string_view message) {
+    if (::sd_journal_send("MESSAGE=%.*s", static_cast<int>(message.size()), message.data(),
+                          "PRIORITY=%i", static_cast<int>(level), "SYSLOG_IDENTIFIER=kexecd",
+                          nullptr) < 0)
+        log::writeStderr(level, message);
 }
 
 }  // namespace
 
 void setupLogging(bool debug) {
-    std::shared_ptr<spdlog::logger> logger;
     if (stderrIsJournal()) {
-        logger = std::make_shared<spdlog::logger>(
-            "kexecd", std::make_shared<spdlog::sinks::systemd_sink_mt>("kexecd"));
-        logger->set_pattern("%v");
+        log::setSink(lineToJournal);
         setEventSink(sendToJournal);
-    } else {
-        logger = spdlog::stderr_color_mt("kexecd");
-        logger->set_pattern("kexecd[%P]: %^%l%$: %v");
     }
-    logger->set_level(debug ? spdlog::level::debug : spdlog::level::info);
-    logger->flush_on(spdlog::level::info);
-    spdlog::set_default_logger(logger);
+    log::setLevel(debug ? log::Level::Debug : log::Level::Info);
 }
 
 }  // namespace kexecd

@@ -1,9 +1,9 @@
 #include "logind.hpp"
 
 #include <sdbus-c++/sdbus-c++.h>
-#include <spdlog/spdlog.h>
 
 #include "error.hpp"
+#include "log.hpp"
 
 namespace kexecd {
 

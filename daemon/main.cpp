@@ -3,7 +3,6 @@
 #include <getopt.h>
 #include <sdbus-c++/sdbus-c++.h>
 #include <signal.h>
-#include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 
@@ -19,6 +18,7 @@
 #include "curl_transport.hpp"
 #include "engine.hpp"
 #include "error.hpp"
+#include "log.hpp"
 #include "logging.hpp"
 #include "logind.hpp"
 #include "manager.hpp"
@@ -163,7 +163,7 @@ class SignalThread {
                 continue;
             }
             if (done_.exchange(true)) return;  // woken by the destructor
-            spdlog::info("stopping on signal {}", sig);
+            log::info("stopping on signal {}", sig);
             onStop_();
             return;
         }
@@ -180,7 +180,7 @@ Config readConfig(const Options& opt, const Root& root) {
     std::vector<std::string> warnings;
     Config config =
         opt.config.empty() ? loadSystemConfig(root, &warnings) : loadConfig(opt.config, &warnings);
-    for (auto& w : warnings) spdlog::warn("{}", w);
+    for (auto& w : warnings) log::warn("{}", w);
     return config;
 }
 
@@ -191,17 +191,17 @@ void reloadConfig(const Options& opt, const Root& root, Engine& engine, const Fl
         Config config = readConfig(opt, root);
         // The coordinator is set up once: a slot may be held through it.
         if (!(config.fleet == fleet.config()))
-            spdlog::warn(
+            log::warn(
                 "[Fleet] changed: the change applies when kexecd starts again "
                 "(systemctl restart kexecd)");
         bool autoStage = config.autoStage;
         std::string staged = engine.reload(std::move(config));
-        spdlog::info("reloaded the configuration (AutoStage={}){}", autoStage ? "yes" : "no",
-                     staged.empty() ? "" : "; staged " + staged);
+        log::info("reloaded the configuration (AutoStage={}){}", autoStage ? "yes" : "no",
+                  staged.empty() ? "" : "; staged " + staged);
     } catch (const Error& e) {
-        spdlog::error("configuration not reloaded, the old one stays in force: {}", e.what());
+        log::error("configuration not reloaded, the old one stays in force: {}", e.what());
     } catch (const std::exception& e) {
-        spdlog::error("reloading the configuration failed: {}", e.what());
+        log::error("reloading the configuration failed: {}", e.what());
     }
 }
 
@@ -226,7 +226,7 @@ int serve(const Options& opt, const Root& root, const Config& config, KexecBacke
         *conn, engine, power,
         startBootRecord(root, times.firmwareTimestampUsec, times.loaderTimestampUsec), &fleet);
     conn->requestName(kBusName);
-    if (auto problem = engine.start()) spdlog::warn("automatic staging: {}", *problem);
+    if (auto problem = engine.start()) log::warn("automatic staging: {}", *problem);
 
     // The boot loader's configuration too: update-grub and grubby change the
     // command line a cold boot gets (CmdlineSource=); and the ESP's entries.
@@ -238,7 +238,7 @@ int serve(const Options& opt, const Root& root, const Config& config, KexecBacke
         try {
             engine.rescan();
         } catch (const std::exception& e) {
-            spdlog::error("staging after a change in /boot failed: {}", e.what());
+            log::error("staging after a change in /boot failed: {}", e.what());
         }
     });
     watch.start();
@@ -257,12 +257,12 @@ int serve(const Options& opt, const Root& root, const Config& config, KexecBacke
                   try {
                       fleet.releaseAfterBoot([] { return systemState(); });
                   } catch (const std::exception& e) {
-                      spdlog::error("releasing the reboot slot: {}", e.what());
+                      log::error("releasing the reboot slot: {}", e.what());
                   }
               })};
 
-    spdlog::info("serving {} (root {}, AutoStage={})", kBusName, opt.root.string(),
-                 config.autoStage ? "yes" : "no");
+    log::info("serving {} (root {}, AutoStage={})", kBusName, opt.root.string(),
+              config.autoStage ? "yes" : "no");
     ::sd_notify(0, ("READY=1\nSTATUS=" + statusLine(engine.status())).c_str());
 
     int rc = 0;
@@ -276,7 +276,7 @@ int serve(const Options& opt, const Root& root, const Config& config, KexecBacke
             // The bus daemon went away (restarted, or killed). Nothing can
             // reach us any more: exit, non-zero, so that systemd or bus
             // activation starts a kexecd on the new bus.
-            spdlog::critical("lost the connection to the system bus: {}; exiting", e.getMessage());
+            log::critical("lost the connection to the system bus: {}; exiting", e.getMessage());
             rc = 1;
         }
     }
@@ -286,8 +286,7 @@ int serve(const Options& opt, const Root& root, const Config& config, KexecBacke
     if (!manager.shutdown(std::chrono::seconds(5))) {
         // A worker is stuck (logind not answering): it may still use the
         // connection and the engine, so none of it is freed.
-        spdlog::warn("exiting with a call still running; its caller gets no reply");
-        spdlog::shutdown();
+        log::warn("exiting with a call still running; its caller gets no reply");
         std::quick_exit(rc);
     }
     return rc;
@@ -322,7 +321,7 @@ int main(int argc, char** argv) {
         // Still single-threaded here, as curl_global_init wants.
         if (config.fleet.enabled()) loadCurl();
     } catch (const Error& e) {
-        spdlog::critical("bad configuration: {}", e.what());
+        log::critical("bad configuration: {}", e.what());
         return 78;  // EX_CONFIG
     }
 
@@ -335,8 +334,8 @@ int main(int argc, char** argv) {
             power = std::make_unique<LogindPower>();
         else
             power = std::make_unique<SimulatedPower>();
-        spdlog::info("simulate mode: nothing is loaded into the kernel{}",
-                     opt.logindInSimulation ? "; reboots go to logind on a private bus" : "");
+        log::info("simulate mode: nothing is loaded into the kernel{}",
+                  opt.logindInSimulation ? "; reboots go to logind on a private bus" : "");
     } else {
         syscalls = makeLinuxSyscalls();
         backend = std::make_unique<LinuxKexec>(root, *syscalls);
@@ -348,11 +347,11 @@ int main(int argc, char** argv) {
         // reboot go on.
         try {
             Engine engine(root, config, *backend);
-            spdlog::info("{}", engine.verifyStaged());
+            log::info("{}", engine.verifyStaged());
             // Whether the next boot is a kexec: for BootKind after it.
             recordShutdown(root, engine.status().loaded);
         } catch (const std::exception& e) {
-            spdlog::error("checking the staged kernel failed: {}", e.what());
+            log::error("checking the staged kernel failed: {}", e.what());
         }
         return 0;
     }
@@ -360,10 +359,10 @@ int main(int argc, char** argv) {
     try {
         return serve(opt, root, config, *backend, *power, sigs);
     } catch (const sdbus::Error& e) {
-        spdlog::critical("D-Bus: {} ({})", e.getMessage(), e.getName());
+        log::critical("D-Bus: {} ({})", e.getMessage(), e.getName());
         return 1;
     } catch (const std::exception& e) {
-        spdlog::critical("{}", e.what());
+        log::critical("{}", e.what());
         return 1;
     }
     return 0;

@@ -1,6 +1,5 @@
 #include "manager.hpp"
 
-#include <spdlog/spdlog.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
@@ -10,6 +9,7 @@
 #include "cmdline.hpp"
 #include "error.hpp"
 #include "event_log.hpp"
+#include "log.hpp"
 #include "reboot_needed.hpp"
 #include "systemd_manager.hpp"
 #include "text.hpp"
@@ -41,7 +41,7 @@ ManagerObject::ManagerObject(sdbus::IConnection& conn, Engine& engine, Power& po
         try {
             getObject().emitPropertiesChangedSignal(INTERFACE_NAME, {"FleetState"});
         } catch (const sdbus::Error& e) {
-            spdlog::warn("cannot emit PropertiesChanged: {}", e.getMessage());
+            log::warn("cannot emit PropertiesChanged: {}", e.getMessage());
         }
     });
     registerAdaptor();
@@ -58,7 +58,7 @@ bool ManagerObject::shutdown(std::chrono::milliseconds limit) {
     if (std::exchange(shutDown_, true)) return stopped_;
     fleet_.cancel();  // a reboot waiting for a slot gives up
     if (size_t n = authority_.pending())
-        spdlog::warn("{} call(s) still waiting on polkit at exit; their callers get no reply", n);
+        log::warn("{} call(s) still waiting on polkit at exit; their callers get no reply", n);
     bool changesDone = changePool_.stop(limit);
     bool readsDone = readPool_.stop(changesDone ? limit : std::chrono::milliseconds(0));
     return stopped_ = changesDone && readsDone;
@@ -92,7 +92,7 @@ void ManagerObject::emitChanges(const Status& s) {
     try {
         getObject().emitPropertiesChangedSignal(INTERFACE_NAME, names);
     } catch (const sdbus::Error& e) {
-        spdlog::warn("cannot emit PropertiesChanged: {}", e.getMessage());
+        log::warn("cannot emit PropertiesChanged: {}", e.getMessage());
     }
 }
 
@@ -162,12 +162,12 @@ void ManagerObject::callerGone(const std::string& sender) {
     {
         std::lock_guard lock(mutex_);
         if (!fleetWaiter_.empty() && fleetWaiter_ == sender) {
-            spdlog::info("{} left the bus; its reboot stops waiting for a slot", sender);
+            log::info("{} left the bus; its reboot stops waiting for a slot", sender);
             fleet_.cancel();
         }
     }
     if (size_t n = authority_.callerGone(sender))
-        spdlog::info("{} left the bus; cancelled its {} polkit check(s)", sender, n);
+        log::info("{} left the bus; cancelled its {} polkit check(s)", sender, n);
 }
 
 // Bus thread. False, and the caller told Busy, when `budget` has no room.
@@ -227,17 +227,17 @@ void ManagerObject::run(std::unique_ptr<Call<R...>> call, Op& op) {
         try {
             if constexpr (sizeof...(R) == 0) {
                 translated([&] { op(); });
-                spdlog::info("{} by {}: done", c->what, c->caller.describe());
+                log::info("{} by {}: done", c->what, c->caller.describe());
                 reply(c->result);
             } else {
                 auto out = forBus(translated([&] { return op(); }));
-                spdlog::info("{} by {}: done{}{}", c->what, c->caller.describe(),
-                             out.empty() ? "" : ", ", out);
+                log::info("{} by {}: done{}{}", c->what, c->caller.describe(),
+                          out.empty() ? "" : ", ", out);
                 reply(c->result, out);
             }
         } catch (const sdbus::Error& e) {
-            spdlog::warn("{} by {} failed: {}", c->what, c->caller.describe(),
-                         escapeText(e.getMessage()));
+            log::warn("{} by {} failed: {}", c->what, c->caller.describe(),
+                      escapeText(e.getMessage()));
             replyError(c->result, e);
         }
     }  // the reply goes before the budget is given back
@@ -413,7 +413,7 @@ void ManagerObject::rebootWithSlot(RebootFlags f, bool wait, const std::string& 
     auto us = std::chrono::duration_cast<std::chrono::microseconds>(
                   std::chrono::steady_clock::now() - granted)
                   .count();
-    spdlog::info("reboot slot granted, reboot issued {} µs later", us);
+    log::info("reboot slot granted, reboot issued {} µs later", us);
 }
 
 void ManagerObject::RebootWithOptions(sdbus::Result<>&& result, bool interactive,

@@ -1,7 +1,8 @@
 #include "worker_pool.hpp"
 
 #include <malloc.h>
-#include <spdlog/spdlog.h>
+
+#include "log.hpp"
 
 namespace kexecd {
 
@@ -41,7 +42,7 @@ bool WorkerPool::stop(std::chrono::milliseconds limit) {
             t.detach();  // stuck in a job; the caller exits without freeing
     }
     threads_.clear();
-    if (!idle) spdlog::warn("{}: a call is still running at exit", name_);
+    if (!idle) log::warn("{}: a call is still running at exit", name_);
     return idle;
 }
 
@@ -59,9 +60,9 @@ void WorkerPool::run() {
         try {
             job();
         } catch (const std::exception& e) {
-            spdlog::error("{}: unexpected error: {}", name_, e.what());
+            log::error("{}: unexpected error: {}", name_, e.what());
         } catch (...) {
-            spdlog::error("{}: unexpected error", name_);
+            log::error("{}: unexpected error", name_);
         }
         // The job, and with it the reply it owns, goes before the pool says
         // it is idle: stop() returning must mean nothing touches the bus.

@@ -4,7 +4,6 @@
 // kernels. Shared by the engine test files, one per topic.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <spdlog/spdlog.h>
 
 #include <filesystem>
 #include <memory>
@@ -14,6 +13,7 @@
 
 #include "engine.hpp"
 #include "error.hpp"
+#include "log.hpp"
 #include "sample_tree.hpp"
 #include "temp_dir.hpp"
 
@@ -28,7 +28,7 @@ using ::testing::StartsWith;
 using ::testing::StrictMock;
 
 inline const bool kQuiet = [] {
-    spdlog::set_level(spdlog::level::err);
+    log::setLevel(log::Level::Error);
     return true;
 }();
 

@@ -4,7 +4,6 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <spdlog/spdlog.h>
 #include <sys/utsname.h>
 
 #include <filesystem>
@@ -15,6 +14,7 @@
 
 #include "engine_fixture.hpp"
 #include "error.hpp"
+#include "log.hpp"
 #include "sample_tree.hpp"
 #include "temp_dir.hpp"
 
