@@ -447,6 +447,57 @@ assert_6_boot2() {
     fi
 }
 
+# --- figures (issue 10): printed as TIME lines, never pass/fail ---------------
+# Stage() over D-Bus (polkit included) against kexec-tools' `kexec -s -l` on
+# the same kernel, initrd and command line: paired, the first of each pair
+# alternating, n = 5, medians and their ratio. Then how long
+# kexecd-verify.service runs (on the shutdown path) when nothing changed,
+# and `systemctl stop kexecd`. Leaves the kernel staged by kexecd, as found.
+figures() {
+    local n=5 i who t0 v cmdline k initrd ours=() tool=() kexec=/usr/local/lib/kexecd-vm/kexec
+    v=$(prop StagedVersion) cmdline=$(prop StagedCmdline)
+    k=/boot/vmlinuz-$v initrd=/boot/initrd.img-$v
+    if [[ -z $v || ! -x $kexec || ! -f $initrd ]]; then
+        info "FIGURES NOT MEASURED: staged '$v', $kexec $([[ -x $kexec ]] || echo missing), $initrd $([[ -f $initrd ]] || echo missing)"
+        return
+    fi
+    busctl call "${BUS[@]}" Unstage b false >/dev/null || { info "FIGURES NOT MEASURED: Unstage failed"; return; }
+    for ((i = 0; i < n; i++)); do
+        for who in $( ((i % 2)) && echo "tool ours" || echo "ours tool"); do
+            t0=$(now)
+            if [[ $who == ours ]]; then
+                busctl call "${BUS[@]}" Stage ssb "$v" "" false >/dev/null || { info "FIGURES NOT MEASURED: Stage($v) failed"; break 2; }
+                ours+=("$(elapsed "$t0" "$(now)")")
+                busctl call "${BUS[@]}" Unstage b false >/dev/null
+            else
+                "$kexec" -s -l "$k" --initrd="$initrd" --command-line="$cmdline" || { info "FIGURES NOT MEASURED: kexec -s -l failed"; break 2; }
+                tool+=("$(elapsed "$t0" "$(now)")")
+                "$kexec" -s -u
+            fi
+        done
+    done
+    if ((${#ours[@]} == n && ${#tool[@]} == n)); then
+        local mo mt
+        mo=$(printf '%s\n' "${ours[@]}" | sort -n | sed -n "$(((n + 1) / 2))p")
+        mt=$(printf '%s\n' "${tool[@]}" | sort -n | sed -n "$(((n + 1) / 2))p")
+        info "Stage() ${ours[*]} s; kexec -s -l ${tool[*]} s"
+        timing stage-median "$mo"
+        timing kexec-tool-median "$mt"
+        timing stage-ratio "$(awk -v a="$mo" -v b="$mt" 'BEGIN { printf "%.3f", a / b }')"
+    fi
+    busctl call "${BUS[@]}" StageNewest b false >/dev/null || info "re-staging after the figures failed: $(summary)"
+    wait_prop Loaded true 30 || info "after the figures: $(summary)"
+
+    systemctl start kexecd-verify.service
+    timing verify-run "$(systemctl show -P ExecMainStartTimestampMonotonic -P ExecMainExitTimestampMonotonic kexecd-verify.service |
+        xargs | awk '{ printf "%.3f", ($2 - $1) / 1e6 }')"
+    t0=$(now)
+    systemctl stop kexecd.service
+    timing kexecd-stop "$(elapsed "$t0" "$(now)")"
+    systemctl start kexecd.service
+    wait_prop Loaded true 30 || info "after restarting kexecd: $(summary)"
+}
+
 # 7, first half (boot 2): [Stage] CmdlineSource=bootloader; the administrator
 # adds $GRUB_PARAM to GRUB_CMDLINE_LINUX and runs update-grub; kexecctl rescan
 # stages grub.cfg's command line for the target kernel. Then systemctl kexec.
@@ -642,6 +693,7 @@ kexec)
     assert_3
     assert_4
     assert_5
+    figures
     prepare_7
     not_attempted 8 9
     finish
