@@ -26,22 +26,7 @@ void printJson(const nlohmann::json& j, JsonMode mode) {
     std::printf("%s\n", text.c_str());
 }
 
-namespace {
-
-bool isFalse(const char* v) {
-    return !std::strcmp(v, "0") || !std::strcmp(v, "false") || !std::strcmp(v, "no") ||
-           !std::strcmp(v, "off");
-}
-
-}  // namespace
-
-bool colorsWanted(bool stdoutIsTty, const char* noColor, const char* systemdColors,
-                  const char* term) {
-    if (systemdColors && *systemdColors) return !isFalse(systemdColors);
-    if (noColor) return false;
-    if (term && !std::strcmp(term, "dumb")) return false;
-    return stdoutIsTty;
-}
+namespace {}  // namespace
 
 Output& Output::get() {
     static Output out;

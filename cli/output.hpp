@@ -6,6 +6,8 @@
 #include <optional>
 #include <string>
 
+#include "text.hpp"
+
 namespace kexecctl {
 
 enum class JsonMode { Off, Pretty, Short };
@@ -15,11 +17,7 @@ std::optional<JsonMode> parseJsonMode(const std::string& s);
 
 void printJson(const nlohmann::json& j, JsonMode mode);
 
-// Colours only on a terminal. NO_COLOR (any value) turns them off;
-// SYSTEMD_COLORS=0/false/no turns them off, any other value (1, true, 16,
-// 256, 24bit) turns them on even without a terminal; TERM=dumb means none.
-bool colorsWanted(bool stdoutIsTty, const char* noColor, const char* systemdColors,
-                  const char* term);
+using kexecd::colorsWanted;
 
 enum class Color { Green, Yellow, Red, Bold, Dim };
 

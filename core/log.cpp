@@ -7,6 +7,8 @@
 #include <mutex>
 #include <string>
 
+#include "text.hpp"
+
 namespace kexecd::log {
 
 namespace {
@@ -14,18 +16,9 @@ namespace {
 std::atomic<int> least{static_cast<int>(Level::Info)};
 Sink sink;
 
-// Colours as systemd's tools use them: only on a terminal, never with
-// NO_COLOR or SYSTEMD_COLORS=0/no.
 bool colours() {
-    static const bool on = [] {
-        if (std::getenv("NO_COLOR")) return false;
-        if (const char* s = std::getenv("SYSTEMD_COLORS"))
-            if (std::string_view(s) == "0" || std::string_view(s) == "no" ||
-                std::string_view(s) == "false")
-                return false;
-        const char* term = std::getenv("TERM");
-        return ::isatty(STDERR_FILENO) == 1 && !(term && std::string_view(term) == "dumb");
-    }();
+    static const bool on = colorsWanted(::isatty(STDERR_FILENO) == 1, std::getenv("NO_COLOR"),
+                                        std::getenv("SYSTEMD_COLORS"), std::getenv("TERM"));
     return on;
 }
 

@@ -74,4 +74,14 @@ std::string escapeText(std::string_view s) {
     return out;
 }
 
+bool colorsWanted(bool isTty, const char* noColor, const char* systemdColors, const char* term) {
+    if (systemdColors && *systemdColors) {
+        std::string_view v = systemdColors;
+        return !(v == "0" || v == "false" || v == "no" || v == "off");
+    }
+    if (noColor) return false;
+    if (term && std::string_view(term) == "dumb") return false;
+    return isTty;
+}
+
 }  // namespace kexecd

@@ -22,4 +22,11 @@ inline bool isValidUtf8(std::string_view s) {
 // such bytes.
 std::string escapeText(std::string_view s);
 
+// Colours only on a terminal, as systemd's tools decide (kexecctl's output,
+// the daemon's lines on stderr). NO_COLOR (any value) turns them off;
+// SYSTEMD_COLORS=0/false/no/off turns them off, any other value (1, true,
+// 16, 256, 24bit) turns them on even without a terminal; TERM=dumb means
+// none. The arguments are the environment's values (nullptr: unset).
+bool colorsWanted(bool isTty, const char* noColor, const char* systemdColors, const char* term);
+
 }  // namespace kexecd

@@ -9,6 +9,8 @@
 #include <utility>
 #include <vector>
 
+#include "text.hpp"
+
 namespace kexecd::log {
 namespace {
 
@@ -71,6 +73,20 @@ TEST_F(LogTest, WithoutASinkWritesOneLineToStderr) {
     // Not a terminal: no colours.
     EXPECT_EQ(std::string(buf, n),
               "kexecd[" + std::to_string(::getpid()) + "]: error: cannot read /boot/vmlinuz\n");
+}
+
+// Shared with kexecctl: systemd's rules.
+TEST(ColorsWanted, FollowsSystemdsEnvironment) {
+    EXPECT_TRUE(colorsWanted(true, nullptr, nullptr, "xterm"));
+    EXPECT_FALSE(colorsWanted(false, nullptr, nullptr, "xterm"));
+    EXPECT_FALSE(colorsWanted(true, "", nullptr, "xterm"));  // NO_COLOR, any value
+    EXPECT_FALSE(colorsWanted(true, nullptr, nullptr, "dumb"));
+    for (const char* off : {"0", "false", "no", "off"})
+        EXPECT_FALSE(colorsWanted(true, nullptr, off, "xterm")) << off;
+    // SYSTEMD_COLORS wins, on or off, even without a terminal.
+    for (const char* on : {"1", "true", "256", "24bit"})
+        EXPECT_TRUE(colorsWanted(false, "1", on, "dumb")) << on;
+    EXPECT_TRUE(colorsWanted(true, nullptr, "", "xterm"));  // empty: unset
 }
 
 }  // namespace
