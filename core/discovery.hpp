@@ -51,6 +51,7 @@ struct Kernel {
 struct UkiContents {
     std::string error;                   // "" when its file can be staged
     std::string version;                 // .uname, else the .linux image's
+    bool hasUname = false;               // version came from .uname
     std::optional<std::string> cmdline;  // .cmdline, trailing NULs and space dropped
     ImageSection linux;
     std::vector<ImageSection> initrds;  // .ucode, then .initrd
@@ -90,6 +91,9 @@ class Discovery {
     void addBlsEntries(const DiscoveryOptions& opts, const std::string& mount, Seen& seen,
                        std::vector<Kernel>& out);
     void addUkis(const DiscoveryOptions& opts, const std::string& mount, std::vector<Kernel>& out);
+    // Appends the .cmdline of each add-on in `dir` (name order) that fits
+    // `uki`; returns why the first broken one is broken, or "".
+    std::string addAddOns(const std::string& dir, const UkiContents& uki, std::string& cmdline);
     // Why `k` cannot be staged (""), by the rules every kernel follows:
     // readable files, sizes, initrd and modules present.
     std::string entryProblem(const DiscoveryOptions& opts, const Kernel& k, const ImageInfo& info,

@@ -138,11 +138,40 @@ UkiContents inspectUki(int fd) {
         u.cmdline.reset();
         return u;
     }
-    u.version = uname && !uname->empty() ? *uname : u.image.version;
+    u.hasUname = uname && !uname->empty();
+    u.version = u.hasUname ? *uname : u.image.version;
     if (uname && !uname->empty() && !u.image.version.empty() && *uname != u.image.version)
         u.error =
             "version mismatch: .uname says " + *uname + ", the kernel says " + u.image.version;
     return u;
+}
+
+std::string Discovery::addAddOns(const std::string& dir, const UkiContents& uki,
+                                 std::string& cmdline) {
+    std::string firstError;
+    for (auto& a : filesEnding(root_.path(dir), ".addon.efi")) {
+        std::string why;
+        std::optional<std::string> c, uname;
+        try {
+            UniqueFd fd = openRegularFile(root_.path(dir) / a);
+            PeText pe = readPe(fd.get());
+            why = pe.error;
+            if (why.empty()) {
+                uname = readText(fd.get(), pe.sections, ".uname", kMaxUnameBytes, &why);
+                c = readText(fd.get(), pe.sections, ".cmdline", kMaxCmdlineBytes, &why);
+            }
+        } catch (const Error& e) {
+            why = e.what();
+        }
+        if (!why.empty()) {
+            if (firstError.empty()) firstError = "add-on " + dir + "/" + escapeText(a) + ": " + why;
+            continue;
+        }
+        // systemd-stub refuses an add-on built for another kernel.
+        if (uki.hasUname && uname && !uname->empty() && *uname != uki.version) continue;
+        if (c && !c->empty()) cmdline += (cmdline.empty() ? "" : " ") + *c;
+    }
+    return firstError;
 }
 
 std::vector<std::string> entryDirs() {
@@ -150,6 +179,7 @@ std::vector<std::string> entryDirs() {
     for (auto m : kPartitions) {
         dirs.push_back(std::string(m) + "/loader/entries");
         dirs.push_back(std::string(m) + "/EFI/Linux");
+        dirs.push_back(std::string(m) + "/loader/addons");
     }
     return dirs;
 }
@@ -270,29 +300,15 @@ void Discovery::addUkis(const DiscoveryOptions& opts, const std::string& mount,
         if (!u.version.empty()) k.version = escapeText(u.version);
         k.kernelSection = u.linux;
         k.initrdSections = u.initrds;
-        // Add-ons extend the .cmdline, as systemd-stub does; without a
-        // .cmdline the command line is derived (the running one already
-        // carries what add-ons gave this boot).
+        // Add-ons extend the .cmdline as systemd-stub does: the partition's
+        // global ones (loader/addons), then the UKI's own, each directory in
+        // name order. Without a .cmdline the command line is derived (the
+        // running one already carries what add-ons gave this boot).
         std::string addonError;
         if (u.cmdline) {
             k.cmdline = *u.cmdline;
-            const std::string extra = dir + "/" + name + ".extra.d";
-            for (auto& a : filesEnding(root_.path(extra), ".addon.efi")) {
-                std::string why;
-                std::optional<std::string> c;
-                try {
-                    UniqueFd fd = openRegularFile(root_.path(extra) / a);
-                    PeText pe = readPe(fd.get());
-                    why = pe.error;
-                    if (why.empty())
-                        c = readText(fd.get(), pe.sections, ".cmdline", kMaxCmdlineBytes, &why);
-                } catch (const Error& e) {
-                    why = e.what();
-                }
-                if (!why.empty() && addonError.empty())
-                    addonError = "add-on " + extra + "/" + escapeText(a) + ": " + why;
-                if (c && !c->empty()) *k.cmdline += (k.cmdline->empty() ? "" : " ") + *c;
-            }
+            for (auto& addons : {mount + "/loader/addons", dir + "/" + name + ".extra.d"})
+                if (auto e = addAddOns(addons, u, *k.cmdline); addonError.empty()) addonError = e;
         }
         ImageInfo info = u.image;
         if (!u.error.empty())

@@ -116,6 +116,47 @@ TEST_F(DiscoveryEspTest, AddOnsExtendTheCmdlineInNameOrder) {
     EXPECT_THAT(ks[0].cmdline, Optional(kUkiCmdline + " first=1 second=2"));
 }
 
+TEST_F(DiscoveryEspTest, GlobalAddOnsComeBeforeTheUkisOwn) {
+    // systemd-stub: the UKI's .cmdline, then loader/addons on its partition,
+    // then <uki>.efi.extra.d.
+    tree_.file("/efi/EFI/Linux/a.efi", uki(kV));
+    tree_.file("/efi/EFI/Linux/a.efi.extra.d/00-own.addon.efi",
+               test::buildPe({{".cmdline", "own=1"}}));
+    tree_.file("/efi/loader/addons/90-global.addon.efi", test::buildPe({{".cmdline", "global=1"}}));
+    tree_.file("/boot/loader/addons/other.addon.efi",
+               test::buildPe({{".cmdline", "other-partition=1"}}));
+    modules(kV);
+    auto ks = scan();
+    ASSERT_EQ(ks.size(), 1u);
+    EXPECT_TRUE(ks[0].bootable) << ks[0].reason;
+    EXPECT_THAT(ks[0].cmdline, Optional(kUkiCmdline + " global=1 own=1"));
+}
+
+TEST_F(DiscoveryEspTest, AddOnForAnotherKernelIsLeftOut) {
+    // Both carry .uname and they differ: systemd-stub refuses the add-on.
+    tree_.file("/efi/EFI/Linux/a.efi", uki(kV));
+    tree_.file("/efi/loader/addons/old.addon.efi",
+               test::buildPe({{".uname", "6.1.0-1-amd64"}, {".cmdline", "old=1"}}));
+    tree_.file("/efi/loader/addons/same.addon.efi",
+               test::buildPe({{".uname", kV}, {".cmdline", "same=1"}}));
+    tree_.file("/efi/loader/addons/any.addon.efi", test::buildPe({{".cmdline", "any=1"}}));
+    modules(kV);
+    auto ks = scan();
+    ASSERT_EQ(ks.size(), 1u);
+    EXPECT_TRUE(ks[0].bootable) << ks[0].reason;
+    EXPECT_THAT(ks[0].cmdline, Optional(kUkiCmdline + " any=1 same=1"));
+}
+
+TEST_F(DiscoveryEspTest, BrokenGlobalAddOnMakesTheUkiNotBootable) {
+    tree_.file("/efi/EFI/Linux/a.efi", uki(kV));
+    tree_.file("/efi/loader/addons/bad.addon.efi", "MZ garbage");
+    modules(kV);
+    auto ks = scan();
+    ASSERT_EQ(ks.size(), 1u);
+    EXPECT_FALSE(ks[0].bootable);
+    EXPECT_THAT(ks[0].reason, HasSubstr("add-on /efi/loader/addons/bad.addon.efi"));
+}
+
 TEST_F(DiscoveryEspTest, BrokenAddOnMakesTheUkiNotBootable) {
     // systemd-stub would boot without it: a fast reboot with another command
     // line than a cold one is what kexecd must not do.
@@ -289,7 +330,8 @@ TEST_F(DiscoveryEspTest, BlsOptionsWithGrubVariablesAreDerived) {
 TEST(EntryDirs, CoverEveryPlaceBootctlLooks) {
     auto dirs = entryDirs();
     for (auto d : {"/efi/EFI/Linux", "/boot/EFI/Linux", "/boot/efi/EFI/Linux",
-                   "/efi/loader/entries", "/boot/loader/entries", "/boot/efi/loader/entries"})
+                   "/efi/loader/entries", "/boot/loader/entries", "/boot/efi/loader/entries",
+                   "/efi/loader/addons", "/boot/loader/addons", "/boot/efi/loader/addons"})
         EXPECT_NE(std::find(dirs.begin(), dirs.end(), d), dirs.end()) << d;
 }
 
