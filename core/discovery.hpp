@@ -61,10 +61,13 @@ struct UkiContents {
 // Reads a UKI's PE section table and the sections kexecd needs. Never throws.
 UkiContents inspectUki(int fd);
 
-// The directories holding boot entries (loader/entries, EFI/Linux) on every
-// place the ESP or XBOOTLDR may be mounted, as the system sees them: for the
-// /boot watch.
-std::vector<std::string> entryDirs();
+// What the /boot watch must watch, as the system sees the paths, on every
+// place the ESP or XBOOTLDR is mounted: loader/entries, loader/addons and
+// EFI/Linux, or where one is missing its nearest parent on that partition
+// (so that its creation is seen), and each UKI's <uki>.efi.extra.d. The
+// answer changes as those directories come and go: ask again after every
+// change.
+std::vector<std::string> entryWatchDirs(const Root& root);
 
 struct DiscoveryOptions {
     bool requireInitrd = true;

@@ -4,6 +4,7 @@
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 
@@ -12,9 +13,13 @@
 
 namespace kexecd {
 
-BootWatch::BootWatch(std::vector<std::filesystem::path> dirs, unsigned settleMs,
-                     std::function<void()> onSettled)
-    : dirs_(std::move(dirs)), settleMs_(settleMs), onSettled_(std::move(onSettled)) {}
+BootWatch::BootWatch(std::vector<std::filesystem::path> dirs,
+                     std::function<std::vector<std::filesystem::path>()> moreDirs,
+                     unsigned settleMs, std::function<void()> onSettled)
+    : dirs_(std::move(dirs)),
+      moreDirs_(std::move(moreDirs)),
+      settleMs_(settleMs),
+      onSettled_(std::move(onSettled)) {}
 
 BootWatch::~BootWatch() {
     stop();
@@ -27,14 +32,28 @@ void BootWatch::start() {
         log::error("cannot watch /boot: {}", std::strerror(errno));
         return;
     }
-    for (auto& d : dirs_) {
+    addWatches();
+    thread_ = std::thread([this] { run(); });
+}
+
+// Adding a watch again is cheap and returns the same one; a directory that
+// went away took its watch with it.
+void BootWatch::addWatches() {
+    auto all = dirs_;
+    if (moreDirs_) {
+        auto more = moreDirs_();
+        all.insert(all.end(), more.begin(), more.end());
+    }
+    for (auto& d : all) {
         if (::inotify_add_watch(inotify_.get(), d.c_str(),
                                 IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO |
-                                    IN_CLOSE_WRITE | IN_MODIFY | IN_ATTRIB) < 0 &&
-            errno != ENOENT)
-            log::warn("cannot watch {}: {}", d.string(), std::strerror(errno));
+                                    IN_CLOSE_WRITE | IN_MODIFY | IN_ATTRIB) >= 0 ||
+            errno == ENOENT || errno == ENOTDIR)
+            continue;
+        if (std::find(warned_.begin(), warned_.end(), d) != warned_.end()) continue;
+        warned_.push_back(d);
+        log::warn("cannot watch {}: {}", d.string(), std::strerror(errno));
     }
-    thread_ = std::thread([this] { run(); });
 }
 
 void BootWatch::stop() {
@@ -60,6 +79,7 @@ void BootWatch::run() {
             alignas(inotify_event) char buf[4096];
             while (::read(inotify_.get(), buf, sizeof buf) > 0) {
             }
+            addWatches();
             schedule.changed(Clock::now());
             continue;
         }

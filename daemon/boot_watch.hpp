@@ -16,7 +16,10 @@ namespace kexecd {
 
 class BootWatch {
   public:
-    BootWatch(std::vector<std::filesystem::path> dirs, unsigned settleMs,
+    // `moreDirs` is asked again after every change, for directories that
+    // come and go (the ESP's).
+    BootWatch(std::vector<std::filesystem::path> dirs,
+              std::function<std::vector<std::filesystem::path>()> moreDirs, unsigned settleMs,
               std::function<void()> onSettled);
     ~BootWatch();
     void start();
@@ -24,8 +27,11 @@ class BootWatch {
 
   private:
     void run();
+    void addWatches();
 
     std::vector<std::filesystem::path> dirs_;
+    std::function<std::vector<std::filesystem::path>()> moreDirs_;
+    std::vector<std::filesystem::path> warned_;  // once per directory
     unsigned settleMs_;
     std::function<void()> onSettled_;
     UniqueFd inotify_, wake_;

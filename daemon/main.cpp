@@ -233,8 +233,12 @@ int serve(const Options& opt, const Root& root, const Config& config, KexecBacke
     std::vector<std::filesystem::path> watched{
         root.path("/boot"),      root.path("/usr/lib/modules"), root.path("/lib/modules"),
         root.path("/boot/grub"), root.path("/boot/grub2"),      root.path("/etc/kernel")};
-    for (auto& d : entryDirs()) watched.push_back(root.path(d));
-    BootWatch watch(watched, config.settleMs, [&engine] {
+    auto espDirs = [&root] {
+        std::vector<std::filesystem::path> dirs;
+        for (auto& d : entryWatchDirs(root)) dirs.push_back(root.path(d));
+        return dirs;
+    };
+    BootWatch watch(watched, espDirs, config.settleMs, [&engine] {
         try {
             engine.rescan();
         } catch (const std::exception& e) {

@@ -186,6 +186,32 @@ class CmdlineSourceTest(KexecdTestCase):
         self.assertEqual(self.get('BootLoaderCmdline'), DERIVED_CMDLINE + ' mitigations=auto')
 
 
+class UkiWatchTest(KexecdTestCase):
+    '''the /boot watch on the ESP: a UKI in an EFI/Linux that did not exist when
+    kexecd started (kernel-install creates it with the first UKI), then its new
+    add-on directory, are staged without a rescan'''
+
+    CONFIG = '[Stage]\nAutoStage=yes\nSettleDelaySec=0.2\n'
+    # The ESP is mounted (/efi exists); nothing of EFI/ yet.
+    ROOT_FILES = {'/efi/loader/loader.conf': 'timeout 3\n'}
+    UKI = '/efi/EFI/Linux/debian-' + NEWEST + '.efi'
+
+    def test_new_directories_are_watched(self):
+        self.assertEqual(self.get('StagedKernel'), f'/boot/vmlinuz-{NEWEST}')
+        with open(self.root + f'/boot/vmlinuz-{NEWEST}', 'rb') as f:
+            kernel = f.read()
+        mc = make_corpus()
+        self.signals.clear()
+        write(self.root, self.UKI, mc.pe([('.cmdline', 'root=UUID=c0ffee ro\n'), ('.uname', NEWEST),
+                                          ('.initrd', 'UKI-INITRD'), ('.linux', kernel)]), mode='wb')
+        self.wait_for_signal(StagedKernel=self.UKI, StagedCmdline='root=UUID=c0ffee ro', timeout=10)
+
+        self.signals.clear()
+        write(self.root, self.UKI + '.extra.d/50-x.addon.efi', mc.pe([('.cmdline', 'addon=1')]),
+              mode='wb')
+        self.wait_for_signal(StagedCmdline='root=UUID=c0ffee ro addon=1', timeout=10)
+
+
 class UkiTest(KexecdTestCase):
     '''a unified kernel image on the ESP: found, staged from its sections with
     its own command line, preferred to the /boot file of the same version'''

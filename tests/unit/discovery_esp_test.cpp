@@ -327,12 +327,23 @@ TEST_F(DiscoveryEspTest, BlsOptionsWithGrubVariablesAreDerived) {
     EXPECT_TRUE(ks[0].bootable) << ks[0].reason;
 }
 
-TEST(EntryDirs, CoverEveryPlaceBootctlLooks) {
-    auto dirs = entryDirs();
-    for (auto d : {"/efi/EFI/Linux", "/boot/EFI/Linux", "/boot/efi/EFI/Linux",
-                   "/efi/loader/entries", "/boot/loader/entries", "/boot/efi/loader/entries",
-                   "/efi/loader/addons", "/boot/loader/addons", "/boot/efi/loader/addons"})
-        EXPECT_NE(std::find(dirs.begin(), dirs.end(), d), dirs.end()) << d;
+TEST_F(DiscoveryEspTest, WatchesTheNearestParentOfWhatIsMissing) {
+    // /boot only (the tree's own), nothing of the ESP's layout yet: /boot
+    // itself, whose new loader/ or EFI/ the watch must see.
+    std::filesystem::create_directories(tree_.path("/boot"));
+    EXPECT_THAT(entryWatchDirs(Root(dir_.path())), ElementsAre("/boot"));
+}
+
+TEST_F(DiscoveryEspTest, WatchesEntryAddOnAndUkiDirectories) {
+    tree_.file("/efi/loader/loader.conf", "timeout 3\n");
+    tree_.file("/efi/EFI/Linux/a.efi", uki(kV));
+    tree_.file("/efi/EFI/Linux/a.efi.extra.d/x.addon.efi", test::buildPe({{".cmdline", "x"}}));
+    tree_.file("/efi/EFI/Linux/b.efi", uki(kV));  // no add-on directory
+    tree_.file("/boot/loader/entries/e.conf", "linux /vmlinuz\n");
+    tree_.file("/boot/loader/addons/g.addon.efi", test::buildPe({{".cmdline", "g"}}));
+    EXPECT_THAT(entryWatchDirs(Root(dir_.path())),
+                ElementsAre("/efi/loader", "/efi/EFI/Linux", "/efi/EFI/Linux/a.efi.extra.d",
+                            "/boot/loader/entries", "/boot/loader/addons", "/boot"));
 }
 
 }  // namespace
