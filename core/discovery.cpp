@@ -35,11 +35,6 @@ std::string_view suffixOf(std::string_view name) {
     return {};
 }
 
-bool isDir(const std::filesystem::path& p) {
-    struct stat st {};
-    return ::stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
-}
-
 }  // namespace
 
 bool isCandidateImageName(std::string_view name) {

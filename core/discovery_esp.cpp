@@ -176,26 +176,23 @@ std::string Discovery::addAddOns(const std::string& dir, const UkiContents& uki,
 
 std::vector<std::string> entryWatchDirs(const Root& root) {
     std::vector<std::string> dirs;
-    auto isDir = [&](const std::string& d) {
-        std::error_code ec;
-        return std::filesystem::is_directory(root.path(d), ec);
-    };
+    auto isDirAt = [&](const std::string& d) { return isDir(root.path(d)); };
     auto add = [&](const std::string& d) {
         if (std::find(dirs.begin(), dirs.end(), d) == dirs.end()) dirs.push_back(d);
     };
     for (auto m : kPartitions) {
         const std::string part(m);
-        if (!isDir(part)) continue;
+        if (!isDirAt(part)) continue;
         for (auto sub : {"/loader/entries", "/loader/addons", "/EFI/Linux"}) {
             // kernel-install creates EFI/Linux with the first UKI: watch the
             // nearest parent there is, within the partition, to see it come.
             std::string d = part + sub;
-            while (d != part && !isDir(d)) d = d.substr(0, d.rfind('/'));
+            while (d != part && !isDirAt(d)) d = d.substr(0, d.rfind('/'));
             add(d);
         }
         const std::string linux = part + "/EFI/Linux";
         for (auto& uki : filesEnding(root.path(linux), ".efi"))
-            if (isDir(linux + "/" + uki + ".extra.d")) add(linux + "/" + uki + ".extra.d");
+            if (isDirAt(linux + "/" + uki + ".extra.d")) add(linux + "/" + uki + ".extra.d");
     }
     return dirs;
 }

@@ -19,6 +19,11 @@ std::string Root::display(const std::filesystem::path& p) const {
     return (std::filesystem::path("/") / rel).string();
 }
 
+bool isDir(const std::filesystem::path& p) {
+    struct stat st {};
+    return ::stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
 bool preadFull(int fd, void* buf, size_t len, uint64_t offset, size_t* got) {
     size_t done = 0;
     while (done < len) {

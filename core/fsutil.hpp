@@ -60,6 +60,9 @@ std::optional<std::string> readSmallFile(const std::filesystem::path& p, size_t 
 // temp name is replaced, never written through.
 void writeFileAtomic(const std::filesystem::path& p, const std::string& contents, mode_t mode);
 
+// A directory (symlinks followed); false when missing or unreadable.
+bool isDir(const std::filesystem::path& p);
+
 // pread until `len` bytes or the end of the file (*got says how many),
 // across EINTR and short reads. False with errno set on a read error.
 bool preadFull(int fd, void* buf, size_t len, uint64_t offset, size_t* got);
