@@ -249,21 +249,26 @@ int serve(const Options& opt, const Root& root, const Config& config, KexecBacke
 
     // After a reboot that took a [Fleet] slot: give it back once systemd
     // says the system is up. On a thread of its own: it may wait long.
+    // Without [Fleet] there is nothing to give back and no thread (one that
+    // ended at once made the thread count race the daemon's start).
     // Stopped and joined on every way out of this scope (see SignalThread).
     struct ReleaseThread {
         Fleet& fleet;
         std::thread thread;
         ~ReleaseThread() {
             fleet.stop();
-            thread.join();
+            if (thread.joinable()) thread.join();
         }
-    } release{fleet, std::thread([&fleet] {
-                  try {
-                      fleet.releaseAfterBoot([] { return systemState(); });
-                  } catch (const std::exception& e) {
-                      log::error("releasing the reboot slot: {}", e.what());
-                  }
-              })};
+    } release{fleet, {}};
+    if (fleet.enabled()) {
+        release.thread = std::thread([&fleet] {
+            try {
+                fleet.releaseAfterBoot([] { return systemState(); });
+            } catch (const std::exception& e) {
+                log::error("releasing the reboot slot: {}", e.what());
+            }
+        });
+    }
 
     log::info("serving {} (root {}, AutoStage={})", kBusName, opt.root.string(),
               config.autoStage ? "yes" : "no");
