@@ -18,10 +18,13 @@
 
 namespace kexecd {
 
-// Bytes within a file: a section of a unified kernel image.
+// Bytes within a file: a section of a unified kernel image or of an add-on.
 struct ImageSection {
     uint64_t offset = 0;
     uint64_t size = 0;
+    // The file holding it, as the system sees it; "" for the entry's own
+    // image (an add-on's sections name the add-on).
+    std::string file;
     bool operator==(const ImageSection&) const = default;
 };
 
@@ -40,8 +43,9 @@ struct Kernel {
     // The command line the entry carries (a UKI's .cmdline with its add-ons',
     // a BLS entry's options); nullopt: derived like a /boot kernel's.
     std::optional<std::string> cmdline;
-    // A UKI: its .linux within `image`, and its .ucode and .initrd (in that
-    // order) loaded after `initrds`.
+    // A UKI: its .linux within `image`, and the initrd systemd-stub would
+    // hand over, loaded after `initrds`: the add-ons' .ucode, the UKI's
+    // .ucode and .initrd, the add-ons' .initrd.
     std::optional<ImageSection> kernelSection;
     std::vector<ImageSection> initrdSections;
 };
@@ -55,6 +59,7 @@ struct UkiContents {
     std::optional<std::string> cmdline;  // .cmdline, trailing NULs and space dropped
     ImageSection linux;
     std::vector<ImageSection> initrds;  // .ucode, then .initrd
+    bool hasDtb = false;                // .dtb or .dtbauto
     ImageInfo image;                    // what the .linux image says
 };
 
@@ -94,9 +99,19 @@ class Discovery {
     void addBlsEntries(const DiscoveryOptions& opts, const std::string& mount, Seen& seen,
                        std::vector<Kernel>& out);
     void addUkis(const DiscoveryOptions& opts, const std::string& mount, std::vector<Kernel>& out);
-    // Appends the .cmdline of each add-on in `dir` (name order) that fits
-    // `uki`; returns why the first broken one is broken, or "".
-    std::string addAddOns(const std::string& dir, const UkiContents& uki, std::string& cmdline);
+    // What the add-ons of a UKI give it, in systemd-stub's order.
+    struct AddOns {
+        std::string cmdline;
+        std::vector<ImageSection> ucode;    // before the UKI's .ucode
+        std::vector<ImageSection> initrds;  // after the UKI's .initrd
+        bool dtb = false;
+    };
+    // Adds what each add-on in `dir` (name order) that fits `uki` gives;
+    // returns why the first broken one is broken, or "".
+    std::string addAddOns(const std::string& dir, const UkiContents& uki, AddOns& out);
+    // Why a UKI cannot be fast-rebooted as systemd-stub would boot it beyond
+    // its sections and add-ons ("" if it can): see discovery_esp.cpp.
+    std::string stubOnlyParts(const std::string& mount, const std::string& uki, bool hasDtb) const;
     // Why `k` cannot be staged (""), by the rules every kernel follows:
     // readable files, sizes, initrd and modules present.
     std::string entryProblem(const DiscoveryOptions& opts, const Kernel& k, const ImageInfo& info,

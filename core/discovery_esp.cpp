@@ -124,11 +124,12 @@ UkiContents inspectUki(int fd) {
         u.error = "not a unified kernel image: no .linux section";
         return u;
     }
-    u.linux = {linux->offset, linux->size};
+    u.linux = {linux->offset, linux->size, ""};
     u.image = inspectImageRange(fd, linux->offset, linux->size);
     for (auto name : {".ucode", ".initrd"})
         if (const PeSection* s = findSection(pe.sections, name); s && s->size)
-            u.initrds.push_back({s->offset, s->size});
+            u.initrds.push_back({s->offset, s->size, ""});
+    u.hasDtb = findSection(pe.sections, ".dtb") || findSection(pe.sections, ".dtbauto");
 
     std::string error;
     auto uname = readText(fd, pe.sections, ".uname", kMaxUnameBytes, &error);
@@ -146,32 +147,67 @@ UkiContents inspectUki(int fd) {
     return u;
 }
 
-std::string Discovery::addAddOns(const std::string& dir, const UkiContents& uki,
-                                 std::string& cmdline) {
+std::string Discovery::addAddOns(const std::string& dir, const UkiContents& uki, AddOns& out) {
     std::string firstError;
     for (auto& a : filesEnding(root_.path(dir), ".addon.efi")) {
+        const std::string file = dir + "/" + a;
         std::string why;
         std::optional<std::string> c, uname;
+        std::vector<PeSection> secs;
         try {
-            UniqueFd fd = openRegularFile(root_.path(dir) / a);
+            UniqueFd fd = openRegularFile(root_.path(file));
             PeText pe = readPe(fd.get());
             why = pe.error;
+            secs = std::move(pe.sections);
             if (why.empty()) {
-                uname = readText(fd.get(), pe.sections, ".uname", kMaxUnameBytes, &why);
-                c = readText(fd.get(), pe.sections, ".cmdline", kMaxCmdlineBytes, &why);
+                uname = readText(fd.get(), secs, ".uname", kMaxUnameBytes, &why);
+                c = readText(fd.get(), secs, ".cmdline", kMaxCmdlineBytes, &why);
             }
         } catch (const Error& e) {
             why = e.what();
         }
         if (!why.empty()) {
-            if (firstError.empty()) firstError = "add-on " + dir + "/" + escapeText(a) + ": " + why;
+            if (firstError.empty()) firstError = "add-on " + escapeText(file) + ": " + why;
             continue;
         }
-        // systemd-stub refuses an add-on built for another kernel.
+        // systemd-stub ignores an add-on built for another kernel, and one
+        // that is a UKI itself.
         if (uki.hasUname && uname && !uname->empty() && *uname != uki.version) continue;
-        if (c && !c->empty()) cmdline += (cmdline.empty() ? "" : " ") + *c;
+        if (findSection(secs, ".linux")) continue;
+        if (c && !c->empty()) out.cmdline += (out.cmdline.empty() ? "" : " ") + *c;
+        if (auto* s = findSection(secs, ".ucode"); s && s->size)
+            out.ucode.push_back({s->offset, s->size, file});
+        if (auto* s = findSection(secs, ".initrd"); s && s->size)
+            out.initrds.push_back({s->offset, s->size, file});
+        if (findSection(secs, ".dtb") || findSection(secs, ".dtbauto")) out.dtb = true;
     }
     return firstError;
+}
+
+// What systemd-stub adds at boot that kexec cannot give the next kernel as
+// it would: a fast reboot would boot without it, so the UKI is left to the
+// firmware. Credentials and system/configuration extensions are packed by
+// the stub into initrds of its own; a device tree is installed into the
+// firmware's tables, where kexec_file_load on arm64 passes the running one.
+std::string Discovery::stubOnlyParts(const std::string& mount, const std::string& uki,
+                                     bool hasDtb) const {
+    const std::string extra = uki + ".extra.d";
+    const std::pair<std::string, std::string_view> sidecars[] = {
+        {extra, ".cred"},
+        {extra, ".raw"},
+        {mount + "/loader/credentials", ".cred"},
+        {mount + "/loader/extensions", ".raw"},
+    };
+    for (auto& [dir, suffix] : sidecars) {
+        auto files = filesEnding(root_.path(dir), suffix);
+        if (!files.empty())
+            return "systemd-stub would pass " + escapeText(dir + "/" + files.front()) +
+                   " to the kernel in an initrd of its own, which kexecd does not build";
+    }
+    if (hasDtb && kEfiArch == "aa64")
+        return "it carries a device tree (.dtb), which systemd-stub installs and kexec cannot "
+               "hand over";
+    return "";
 }
 
 std::vector<std::string> entryWatchDirs(const Root& root) {
@@ -183,7 +219,8 @@ std::vector<std::string> entryWatchDirs(const Root& root) {
     for (auto m : kPartitions) {
         const std::string part(m);
         if (!isDirAt(part)) continue;
-        for (auto sub : {"/loader/entries", "/loader/addons", "/EFI/Linux"}) {
+        for (auto sub : {"/loader/entries", "/loader/addons", "/loader/credentials",
+                         "/loader/extensions", "/EFI/Linux"}) {
             // kernel-install creates EFI/Linux with the first UKI: watch the
             // nearest parent there is, within the partition, to see it come.
             std::string d = part + sub;
@@ -312,22 +349,32 @@ void Discovery::addUkis(const DiscoveryOptions& opts, const std::string& mount,
         UkiContents u = inspectUkiCached(root_.path(k.image), fileIdOf(st));
         if (!u.version.empty()) k.version = escapeText(u.version);
         k.kernelSection = u.linux;
-        k.initrdSections = u.initrds;
-        // Add-ons extend the .cmdline as systemd-stub does: the partition's
-        // global ones (loader/addons), then the UKI's own, each directory in
-        // name order. Without a .cmdline the command line is derived (the
-        // running one already carries what add-ons gave this boot).
+        // Add-ons as systemd-stub takes them: the partition's global ones
+        // (loader/addons), then the UKI's own, each directory in name order.
+        // Their .cmdline extends the UKI's; without a .cmdline the command
+        // line is derived (the running one already carries what add-ons gave
+        // this boot). Their microcode comes first in the initrd, and their
+        // .initrd last.
+        AddOns addOns;
         std::string addonError;
-        if (u.cmdline) {
-            k.cmdline = *u.cmdline;
-            for (auto& addons : {mount + "/loader/addons", dir + "/" + name + ".extra.d"})
-                if (auto e = addAddOns(addons, u, *k.cmdline); addonError.empty()) addonError = e;
-        }
+        for (auto& addons : {mount + "/loader/addons", dir + "/" + name + ".extra.d"})
+            if (auto e = addAddOns(addons, u, addOns); addonError.empty()) addonError = e;
+        if (u.cmdline)
+            k.cmdline = addOns.cmdline.empty() ? *u.cmdline
+                        : u.cmdline->empty()   ? addOns.cmdline
+                                               : *u.cmdline + " " + addOns.cmdline;
+        k.initrdSections = addOns.ucode;
+        k.initrdSections.insert(k.initrdSections.end(), u.initrds.begin(), u.initrds.end());
+        k.initrdSections.insert(k.initrdSections.end(), addOns.initrds.begin(),
+                                addOns.initrds.end());
         ImageInfo info = u.image;
         if (!u.error.empty())
             info.error = u.error;
         else if (!addonError.empty())
             info.error = addonError;
+        else if (auto why = stubOnlyParts(mount, dir + "/" + name, u.hasDtb || addOns.dtb);
+                 !why.empty())
+            info.error = why;
         k.reason = entryProblem(opts, k, info, u.linux.size);
         k.bootable = k.reason.empty();
         out.push_back(std::move(k));

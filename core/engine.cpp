@@ -193,10 +193,28 @@ void Engine::reconcileIfIdle() {
     if (lock && reconcileLocked()) publishLocked();
 }
 
+// Every file a load of `k` reads: the image, its initrds, and the add-ons a
+// UKI's initrd sections come from.
+std::vector<std::string> Engine::filesOf(const Kernel& k) {
+    std::vector<std::string> files{k.image};
+    files.insert(files.end(), k.initrds.begin(), k.initrds.end());
+    for (auto& sec : k.initrdSections)
+        if (!sec.file.empty() && std::find(files.begin(), files.end(), sec.file) == files.end())
+            files.push_back(sec.file);
+    return files;
+}
+
 bool Engine::filesChanged(const Staged& s) const {
     return std::any_of(s.files.begin(), s.files.end(), [this](const StagedFile& f) {
         return statFileId(root_.path(f.path)) != f.id;
     });
+}
+
+bool Engine::filesChanged(const Staged& s, const Kernel& now) const {
+    std::vector<std::string> paths;
+    for (auto& f : s.files) paths.push_back(f.path);
+    // An add-on with microcode or an initrd added or removed since.
+    return paths != filesOf(now) || filesChanged(s);
 }
 
 std::string Engine::stageLocked(const Kernel& k, const std::string& cmdline, bool custom) {
@@ -211,16 +229,15 @@ std::string Engine::stageLocked(const Kernel& k, const std::string& cmdline, boo
         req.kernel = FilePart(root_.path(k.image), k.kernelSection->offset, k.kernelSection->size);
     // Identities are taken before the load: a file replaced in between shows
     // up as changed at the next rescan and is staged again.
-    std::vector<std::string> files{k.image};
-    files.insert(files.end(), k.initrds.begin(), k.initrds.end());
-    for (auto& p : files) {
+    for (auto& p : filesOf(k)) {
         auto id = statFileId(root_.path(p));
         if (!id) throw Error(ErrorCode::NotFound, p + " disappeared while staging; try again");
         s.files.push_back({p, *id});
-        if (p != k.image) req.initrds.push_back(root_.path(p));
     }
+    for (auto& p : k.initrds) req.initrds.push_back(root_.path(p));
     for (auto& sec : k.initrdSections)
-        req.initrds.push_back(FilePart(root_.path(k.image), sec.offset, sec.size));
+        req.initrds.push_back(
+            FilePart(root_.path(sec.file.empty() ? k.image : sec.file), sec.offset, sec.size));
 
     backend_.load(req);
     if (foreign_) log::warn("replaced a kernel loaded by another tool");
@@ -342,7 +359,7 @@ std::string Engine::rescanLocked() {
         for (auto& c : kernels)
             if (c.image == staged_->kernel && c.version == staged_->version) cur = &c;
         bool usable = cur && cur->bootable;
-        if (usable && filesChanged(*staged_)) {
+        if (usable && filesChanged(*staged_, *cur)) {
             log::info("files of staged kernel {} changed; staging it again", cur->version);
             return stageLocked(*cur, staged_->custom ? staged_->cmdline : derivedCmdline(*cur),
                                staged_->custom);
@@ -400,8 +417,21 @@ std::string Engine::verifyStaged() {
         return foreign_ ? "a kernel loaded by another tool is staged; not checked"
                         : "nothing staged";
     const Kernel* cur = nullptr;
+    const Kernel* unbootable = nullptr;
     for (auto& c : kernels)
-        if (c.image == staged_->kernel && c.version == staged_->version && c.bootable) cur = &c;
+        if (c.image == staged_->kernel && c.version == staged_->version)
+            (c.bootable ? cur : unbootable) = &c;
+    // Still there, but a cold boot would not boot it as staged (a UKI that
+    // got credentials systemd-stub passes, say): not this kernel, then.
+    if (!cur && unbootable) {
+        std::string v = staged_->version, why = unbootable->reason;
+        if (const Kernel* target = autoTargetLocked(kernels))
+            return "staged kernel " + v + " cannot be booted any more (" + why + "); staged " +
+                   stageLocked(*target, derivedCmdline(*target), false) + " instead";
+        unstageLocked();
+        return "staged kernel " + v + " cannot be booted any more (" + why +
+               "); unstaged: this reboot goes through the firmware";
+    }
     // A non-custom command line follows the boot loader's configuration up
     // to the last moment (update-grub just before `systemctl kexec`).
     std::string cmdline = staged_->cmdline;
@@ -412,7 +442,7 @@ std::string Engine::verifyStaged() {
             log::warn("keeping the staged command line: {}", e.what());
         }
     }
-    bool changed = filesChanged(*staged_);
+    bool changed = cur ? filesChanged(*staged_, *cur) : filesChanged(*staged_);
     if (!changed && cmdline == staged_->cmdline)
         return "staged kernel " + staged_->version + " matches /boot";
     if (cur)

@@ -132,7 +132,11 @@ class Engine {
     // why ("" when it does not).
     std::string stepAsideLocked(const char* when);
     void unstageLocked();
+    // Whether a file of `s` is not the one staged any more; with `now` (the
+    // same kernel as scanned now) also whether it reads other files.
     bool filesChanged(const Staged& s) const;
+    bool filesChanged(const Staged& s, const Kernel& now) const;
+    static std::vector<std::string> filesOf(const Kernel& k);
     void publishLocked();
     void loadStateLocked();
     void writeRebootFlag() const;

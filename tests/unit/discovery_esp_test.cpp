@@ -53,10 +53,11 @@ class DiscoveryEspTest : public ::testing::Test {
     }
 
     // Where section `name` of `pe` is, as the parser says.
-    static ImageSection where(const std::string& pe, const std::string& name) {
+    static ImageSection where(const std::string& pe, const std::string& name,
+                              const std::string& file = "") {
         auto parsed = parsePeSections(pe, pe.size());
         const PeSection* s = findSection(parsed.sections, name);
-        return s ? ImageSection{s->offset, s->size} : ImageSection{};
+        return s ? ImageSection{s->offset, s->size, file} : ImageSection{};
     }
 
     test::TempDir dir_;
@@ -341,9 +342,65 @@ TEST_F(DiscoveryEspTest, WatchesEntryAddOnAndUkiDirectories) {
     tree_.file("/efi/EFI/Linux/b.efi", uki(kV));  // no add-on directory
     tree_.file("/boot/loader/entries/e.conf", "linux /vmlinuz\n");
     tree_.file("/boot/loader/addons/g.addon.efi", test::buildPe({{".cmdline", "g"}}));
-    EXPECT_THAT(entryWatchDirs(Root(dir_.path())),
-                ElementsAre("/efi/loader", "/efi/EFI/Linux", "/efi/EFI/Linux/a.efi.extra.d",
-                            "/boot/loader/entries", "/boot/loader/addons", "/boot"));
+    EXPECT_THAT(
+        entryWatchDirs(Root(dir_.path())),
+        ElementsAre("/efi/loader", "/efi/EFI/Linux", "/efi/EFI/Linux/a.efi.extra.d",
+                    "/boot/loader/entries", "/boot/loader/addons", "/boot/loader", "/boot"));
+}
+
+TEST_F(DiscoveryEspTest, AddOnMicrocodeAndInitrdsInTheStubsOrder) {
+    // systemd-stub: add-on microcode (global, then the UKI's own), the UKI's
+    // .ucode and .initrd, then add-on initrds in the same order.
+    std::string pe = uki(kV);
+    tree_.file("/efi/EFI/Linux/a.efi", pe);
+    std::string global = test::buildPe({{".ucode", "G-UC"}, {".initrd", "G-INITRD"}});
+    std::string own = test::buildPe({{".cmdline", "own=1"}, {".ucode", "O-UC"}});
+    std::string late = test::buildPe({{".initrd", "L-INITRD"}});
+    tree_.file("/efi/loader/addons/g.addon.efi", global);
+    tree_.file("/efi/EFI/Linux/a.efi.extra.d/10-own.addon.efi", own);
+    tree_.file("/efi/EFI/Linux/a.efi.extra.d/20-late.addon.efi", late);
+    modules(kV);
+    auto ks = scan();
+    ASSERT_EQ(ks.size(), 1u);
+    EXPECT_TRUE(ks[0].bootable) << ks[0].reason;
+    EXPECT_THAT(ks[0].cmdline, Optional(kUkiCmdline + " own=1"));
+    const std::string g = "/efi/loader/addons/g.addon.efi";
+    const std::string o = "/efi/EFI/Linux/a.efi.extra.d/10-own.addon.efi";
+    const std::string l = "/efi/EFI/Linux/a.efi.extra.d/20-late.addon.efi";
+    EXPECT_THAT(
+        ks[0].initrdSections,
+        ElementsAre(where(global, ".ucode", g), where(own, ".ucode", o), where(pe, ".ucode"),
+                    where(pe, ".initrd"), where(global, ".initrd", g), where(late, ".initrd", l)));
+}
+
+TEST_F(DiscoveryEspTest, AddOnThatIsAUkiIsIgnored) {
+    tree_.file("/efi/EFI/Linux/a.efi", uki(kV));
+    tree_.file("/efi/EFI/Linux/a.efi.extra.d/x.addon.efi", uki(kV, "other=1"));
+    modules(kV);
+    auto ks = scan();
+    ASSERT_EQ(ks.size(), 1u);
+    EXPECT_TRUE(ks[0].bootable) << ks[0].reason;
+    EXPECT_THAT(ks[0].cmdline, Optional(kUkiCmdline));
+    EXPECT_EQ(ks[0].initrdSections.size(), 2u);
+}
+
+TEST_F(DiscoveryEspTest, WhatOnlySystemdStubPassesLeavesTheUkiToTheFirmware) {
+    // Credentials and extensions reach the kernel in initrds systemd-stub
+    // builds at boot; a fast reboot without them would boot another system.
+    for (const std::string f :
+         {"/efi/EFI/Linux/a.efi.extra.d/pw.cred", "/efi/EFI/Linux/a.efi.extra.d/tools.raw",
+          "/efi/loader/credentials/site.cred", "/efi/loader/extensions/debug.raw"}) {
+        SCOPED_TRACE(f);
+        test::TempDir dir;
+        fixture::Tree tree(dir.path());
+        tree.file("/efi/EFI/Linux/a.efi", uki(kV));
+        tree.file("/lib/modules/" + kV + "/modules.dep", "");
+        tree.file(f, "x");
+        auto ks = Discovery(Root(dir.path())).scan({});
+        ASSERT_EQ(ks.size(), 1u);
+        EXPECT_FALSE(ks[0].bootable);
+        EXPECT_THAT(ks[0].reason, HasSubstr("systemd-stub would pass " + f));
+    }
 }
 
 }  // namespace

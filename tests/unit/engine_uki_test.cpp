@@ -80,6 +80,49 @@ TEST_F(EngineUkiTest, ChangedUkiIsStagedAgain) {
     EXPECT_EQ(loads_[1].cmdline, "root=UUID=beef ro");
 }
 
+TEST_F(EngineUkiTest, AddOnInitrdsComeFromTheirOwnFiles) {
+    const std::string addon = kUkiPath + ".extra.d/fw.addon.efi";
+    const std::string addonPe = test::buildPe({{".ucode", "ADDON-UC"}, {".initrd", "ADDON-IN"}});
+    tree_.file(addon, addonPe);
+    auto e = engine();
+    e->start();
+    ASSERT_EQ(loads_.size(), 1u);
+    const fs::path efi = host(kUkiPath), a = host(addon);
+    EXPECT_THAT(loads_[0].initrds,
+                ElementsAre(sectionOf(a, addonPe, ".ucode"), sectionOf(efi, pe_, ".ucode"),
+                            sectionOf(efi, pe_, ".initrd"), sectionOf(a, addonPe, ".initrd")));
+    // The add-on is checked like the UKI: replaced, it is staged again.
+    tree_.file(addon + ".tmp", test::buildPe({{".initrd", "NEWER"}}));
+    fs::rename(host(addon + ".tmp"), host(addon));
+    EXPECT_THAT(e->verifyStaged(), HasSubstr("files changed; staged again"));
+    ASSERT_EQ(loads_.size(), 2u);
+    EXPECT_EQ(loads_[1].initrds.size(), 3u);
+}
+
+TEST_F(EngineUkiTest, NewAddOnWithAnInitrdIsStagedAgain) {
+    auto e = engine();
+    e->start();
+    ASSERT_EQ(loads_.size(), 1u);
+    // No .cmdline: only the set of files says that something changed.
+    tree_.file(kUkiPath + ".extra.d/fw.addon.efi", test::buildPe({{".initrd", "FW"}}));
+    e->rescan();
+    ASSERT_EQ(loads_.size(), 2u);
+    EXPECT_EQ(loads_[1].initrds.size(), 3u);
+}
+
+TEST_F(EngineUkiTest, UkiThatCannotBeBootedAsStagedIsUnstagedBeforeTheKexec) {
+    // A credential systemd-stub would pass appears after staging, unseen by
+    // the watch: the check before the kexec stages what AutoStage picks now
+    // (the fixture's newest /boot kernel), never the UKI without it.
+    auto e = engine();
+    e->start();
+    ASSERT_EQ(e->status().stagedKernel, kUkiPath);
+    tree_.file(kUkiPath + ".extra.d/secret.cred", "x");
+    std::string r = e->verifyStaged();
+    EXPECT_THAT(r, HasSubstr("cannot be booted any more (systemd-stub would pass"));
+    EXPECT_EQ(e->status().stagedKernel, "/boot/vmlinuz-" + kNew);
+}
+
 // The real load path: what the kernel gets behind the fds is the sections'
 // bytes, in sealed memfds.
 class UkiLoadTest : public ::testing::Test {
