@@ -1,10 +1,7 @@
 #include <fcntl.h>
-#include <spawn.h>
 #include <sys/mman.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -16,53 +13,9 @@
 #include "kexec.hpp"
 #include "unique_fd.hpp"
 
-extern char** environ;
-
 namespace kexecd {
 
 namespace {
-
-class LinuxSyscalls final : public KexecSyscalls {
-  public:
-    int kexecFileLoad(int kernelFd, int initrdFd, const std::string& cmdline,
-                      unsigned long flags) override {
-#ifdef SYS_kexec_file_load
-        long rc = ::syscall(SYS_kexec_file_load, kernelFd, initrdFd,
-                            cmdline.empty() && (flags & kKexecFileUnload) ? 0 : cmdline.size() + 1,
-                            cmdline.c_str(), flags);
-        return rc < 0 ? -errno : 0;
-#else
-        (void)kernelFd, (void)initrdFd, (void)cmdline, (void)flags;
-        return -ENOSYS;
-#endif
-    }
-
-    int runKexecTool(const std::vector<std::string>& args,
-                     const std::vector<int>& keepFds) override {
-        const char* tool = nullptr;
-        for (auto cand : {"/usr/sbin/kexec", "/sbin/kexec"})
-            if (::access(cand, X_OK) == 0) tool = cand;
-        if (!tool) return -ENOENT;
-
-        posix_spawn_file_actions_t fa;
-        posix_spawn_file_actions_init(&fa);
-        // dup2 onto itself clears close-on-exec, so the tool can open
-        // /proc/self/fd/N.
-        for (int fd : keepFds) posix_spawn_file_actions_adddup2(&fa, fd, fd);
-        std::vector<char*> argv;
-        argv.push_back(const_cast<char*>(tool));
-        for (auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-        argv.push_back(nullptr);
-        pid_t pid = 0;
-        int err = posix_spawn(&pid, tool, &fa, nullptr, argv.data(), environ);
-        posix_spawn_file_actions_destroy(&fa);
-        if (err) return -err;
-        int status = 0;
-        while (::waitpid(pid, &status, 0) < 0)
-            if (errno != EINTR) return -errno;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    }
-};
 
 bool fileSays(const Root& root, const char* path, std::string_view needle) {
     try {
@@ -74,10 +27,6 @@ bool fileSays(const Root& root, const char* path, std::string_view needle) {
 }
 
 }  // namespace
-
-std::unique_ptr<KexecSyscalls> makeLinuxSyscalls() {
-    return std::make_unique<LinuxSyscalls>();
-}
 
 int KexecSyscalls::memfdCreate(const char* name, unsigned flags) {
     int fd = ::memfd_create(name, flags);

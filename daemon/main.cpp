@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <sys/stat.h>
 #include <systemd/sd-daemon.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cstdio>
@@ -18,6 +19,7 @@
 #include "curl_transport.hpp"
 #include "engine.hpp"
 #include "error.hpp"
+#include "kexec_tool.hpp"
 #include "log.hpp"
 #include "logging.hpp"
 #include "logind.hpp"
@@ -184,6 +186,24 @@ Config readConfig(const Options& opt, const Root& root) {
     return config;
 }
 
+// As a service of systemd (kexecd.service, kexecd-verify.service), whose
+// capabilities are CAP_SYS_BOOT alone, the `kexec -l` fallback runs in a
+// transient unit with what kexec-tools needs (see kexec_tool.hpp). Run by
+// hand as root, it needs none.
+KexecToolOptions kexecToolOptions(const Root& root) {
+    KexecToolOptions o;
+    o.loadDir = root.path("/run/kexecd/load").string();
+    if (!std::getenv("INVOCATION_ID") || ::sd_booted() <= 0) return o;
+    for (auto p : {"/usr/bin/systemd-run", "/bin/systemd-run"})
+        if (::access(p, X_OK) == 0) {
+            o.systemdRun = p;
+            break;
+        }
+    if (o.systemdRun.empty())
+        log::warn("no systemd-run: the kexec -l fallback runs with kexecd's own capabilities");
+    return o;
+}
+
 // SIGHUP: a configuration that does not parse changes nothing, like a failed
 // `systemctl reload` of systemd's own daemons.
 void reloadConfig(const Options& opt, const Root& root, Engine& engine, const Fleet& fleet) {
@@ -346,7 +366,7 @@ int main(int argc, char** argv) {
         log::info("simulate mode: nothing is loaded into the kernel{}",
                   opt.logindInSimulation ? "; reboots go to logind on a private bus" : "");
     } else {
-        syscalls = makeLinuxSyscalls();
+        syscalls = makeLinuxSyscalls(kexecToolOptions(root));
         backend = std::make_unique<LinuxKexec>(root, *syscalls);
         power = std::make_unique<LogindPower>();
     }

@@ -3,7 +3,7 @@
 # image by build-image) runs it at every boot from the payload disk, mounted
 # at /mnt/payload. The phase survives the kexec in /mnt/payload/state.
 #
-# Six boots, one qemu process (run-vm-test counts the firmware starts):
+# Seven boots, one qemu process (run-vm-test counts the firmware starts):
 #   boot 1  qemu -kernel $BOOT_KVER, with $ONESHOT_PARAM "typed at the menu":
 #           1, 6 (first half); systemctl kexec
 #   boot 2  kexec into $NEW_KVER: 2, 6, 3, 4, 5, 7 (first half:
@@ -14,7 +14,9 @@
 #           grub-reboot; kexecctl reboot
 #   boot 5  through the firmware again: 9, 10 and 11 (first half: a UKI of
 #           $NEW_KVER in /boot/EFI/Linux, [Reboot] UseKexec=yes); reboot
-#   boot 6  kexec into the UKI's $NEW_KVER: 10, 11
+#   boot 6  kexec into the UKI's $NEW_KVER: 10, 11, 12 (first half:
+#           kexec_file_load blocked in kexecd.service); systemctl kexec
+#   boot 7  kexec (kexec -l in a transient unit) into the UKI: 12
 #
 # Results go to the serial console and to /mnt/payload/results, one line each:
 #   KEXECD-VM: PASS N text | FAIL N text | INFO text | TIME key seconds | DONE
@@ -764,6 +766,63 @@ assert_10_11() {
     fi
 }
 
+# 12, first half (boot 6): a kernel without kexec_file_load, as Debian's
+# arm64 kernels are (issue 7). A drop-in makes the call fail with ENOSYS in
+# kexecd.service (its seccomp filter; the kernel still has it), so kexecd
+# falls back to `kexec -l`, which it must run in a transient unit
+# (kexecd-load-*.service, systemd-run) while its own unit keeps CAP_SYS_BOOT
+# alone. The UKI of 11 is still the newest: its sections reach kexec-tools as
+# copies in /run/kexecd/load. Then systemctl kexec.
+prepare_12() {
+    local dropin=/etc/systemd/system/kexecd.service.d/50-vm-test-no-kexec-file-load.conf out line caps
+    state_set P12_T0 "$(now)"
+    ln -sf /usr/local/lib/kexecd-vm/kexec /usr/sbin/kexec
+    mkdir -p "${dropin%/*}"
+    printf '[Service]\nSystemCallFilter=~kexec_file_load\nSystemCallErrorNumber=ENOSYS\n' >"$dropin"
+    busctl call "${BUS[@]}" Unstage b false >/dev/null || info "12: Unstage failed: $(summary)"
+    systemctl daemon-reload
+    out=$(systemctl restart kexecd.service 2>&1) || info "12: systemctl restart kexecd: $out"
+    if ! wait_prop StagedKernel "$UKI" 120 || ! wait_prop Loaded true 10; then
+        fail 12 "not staged through the fallback within 120 s: $(summary) StagedKernel='$(prop StagedKernel)'; kexecd: $(journalctl -b -u kexecd.service -o cat --no-pager | tail -8 | tr '\n' '|')"
+        return 1
+    fi
+    if ! line=$(journal_line 0 "running kexec -l in the transient unit kexecd-load-" 10 -u kexecd.service); then
+        fail 12 "staged, but not through the transient unit: $(journalctl -b -u kexecd.service -o cat --no-pager | tail -8 | tr '\n' '|')"
+        return 1
+    fi
+    caps=$(systemctl show -P CapabilityBoundingSet kexecd.service)
+    if [[ $caps != cap_sys_boot ]]; then
+        fail 12 "kexecd.service's CapabilityBoundingSet is '$caps', not cap_sys_boot alone"
+        return 1
+    fi
+    if [[ -n $(ls -A /run/kexecd/load 2>/dev/null) ]]; then
+        fail 12 "the copies are still in /run/kexecd/load: $(ls -A /run/kexecd/load | tr '\n' ' ')"
+        return 1
+    fi
+    info "12: kexecd logged '$line'; kexecd.service CapabilityBoundingSet=$caps; kexec_loaded $(cat /sys/kernel/kexec_loaded)"
+    state_set P12_JOURNAL "$line"
+    state_set STAGED12_CMDLINE "$(prop StagedCmdline)"
+    reboot_into helper-kexec 12 systemctl kexec
+}
+
+# 12, second half (boot 7).
+assert_12() {
+    local c why=() loader staged
+    c=$(proc_cmdline) loader=$(loader_type) staged=$(state_get STAGED12_CMDLINE)
+    [[ $(uname -r) == "$NEW_KVER" ]] || why+=("running $(uname -r), not the staged $NEW_KVER")
+    [[ $loader != b0 ]] || why+=("type_of_loader 0xb0: qemu's loader, a boot through the firmware")
+    [[ $(boot_id) != "$(state_get BOOT_ID_BEFORE)" ]] || why+=("same boot id")
+    [[ $c == "$staged" && $c == "$(state_get UKI_CMDLINE)" ]] || why+=("/proc/cmdline '$c' is not the UKI's staged '$staged'")
+    timing phase12 "$(phase_time P12_T0)"
+    if ((${#why[@]})); then
+        local w
+        for w in "${why[@]}"; do fail 12 "$w"; done
+    else
+        pass 12 "kexec_file_load blocked in kexecd.service: '$(state_get P12_JOURNAL)'; the daemon kept" \
+            "CAP_SYS_BOOT alone; systemctl kexec booted the UKI's $NEW_KVER with '$c' (type_of_loader 0x$loader)"
+    fi
+}
+
 # --- phases ------------------------------------------------------------------------
 phase=$(state_get PHASE)
 info "boot: phase '${phase:-start}', kernel $(uname -r), uptime $(awk '{print $1}' /proc/uptime) s," \
@@ -800,7 +859,7 @@ start)
     assert_3
     assert_4
     assert_5
-    not_attempted 6 7 8 9 10 11
+    not_attempted 6 7 8 9 10 11 12
     finish
     ;;
 kexec)
@@ -813,7 +872,7 @@ kexec)
     assert_5
     figures
     prepare_7
-    not_attempted 8 9 10 11
+    not_attempted 8 9 10 11 12
     finish
     ;;
 grub-kexec)
@@ -821,7 +880,7 @@ grub-kexec)
     timing boot3-userspace "$(awk '{print $1}' /proc/uptime)"
     assert_7
     prepare_8
-    not_attempted 9 10 11
+    not_attempted 9 10 11 12
     finish
     ;;
 stepaside-kexec)
@@ -829,7 +888,7 @@ stepaside-kexec)
     timing boot4-userspace "$(awk '{print $1}' /proc/uptime)"
     assert_8
     prepare_9
-    not_attempted 10 11
+    not_attempted 10 11 12
     finish
     ;;
 stepaside-reboot)
@@ -837,12 +896,20 @@ stepaside-reboot)
     timing boot5-userspace "$(awk '{print $1}' /proc/uptime)"
     assert_9
     prepare_10
+    not_attempted 12
     finish
     ;;
 usekexec)
     state_set PHASE boot6
     timing boot6-userspace "$(awk '{print $1}' /proc/uptime)"
     assert_10_11
+    prepare_12
+    finish
+    ;;
+helper-kexec)
+    state_set PHASE boot7
+    timing boot7-userspace "$(awk '{print $1}' /proc/uptime)"
+    assert_12
     finish
     ;;
 polkit)
