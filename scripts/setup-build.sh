@@ -4,6 +4,6 @@ set -euo pipefail
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 bash "$top/.ci/deps.sh" "$1"
 if [ ! -f "$top/build/build.ninja" ]; then
-    meson setup "$top/build" "$top" --werror
+    meson setup "$top/build" "$top" --werror -Dtests=enabled
 fi
 ninja -C "$top/build"
