@@ -111,7 +111,13 @@ class Discovery {
     std::string addAddOns(const std::string& dir, const UkiContents& uki, AddOns& out);
     // Why a UKI cannot be fast-rebooted as systemd-stub would boot it beyond
     // its sections and add-ons ("" if it can): see discovery_esp.cpp.
-    std::string stubOnlyParts(const std::string& mount, const std::string& uki, bool hasDtb) const;
+    // `partitionWide`: what stubOnlyFiles() said of its partition's
+    // loader/credentials and loader/extensions.
+    std::string stubOnlyParts(const std::string& uki, const std::string& partitionWide,
+                              bool hasDtb) const;
+    // The first file in those directories with that suffix, as the reason.
+    std::string stubOnlyFiles(
+        std::initializer_list<std::pair<std::string, std::string_view>> sidecars) const;
     // Why `k` cannot be staged (""), by the rules every kernel follows:
     // readable files, sizes, initrd and modules present.
     std::string entryProblem(const DiscoveryOptions& opts, const Kernel& k, const ImageInfo& info,

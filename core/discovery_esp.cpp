@@ -189,21 +189,23 @@ std::string Discovery::addAddOns(const std::string& dir, const UkiContents& uki,
 // firmware. Credentials and system/configuration extensions are packed by
 // the stub into initrds of its own; a device tree is installed into the
 // firmware's tables, where kexec_file_load on arm64 passes the running one.
-std::string Discovery::stubOnlyParts(const std::string& mount, const std::string& uki,
-                                     bool hasDtb) const {
-    const std::string extra = uki + ".extra.d";
-    const std::pair<std::string, std::string_view> sidecars[] = {
-        {extra, ".cred"},
-        {extra, ".raw"},
-        {mount + "/loader/credentials", ".cred"},
-        {mount + "/loader/extensions", ".raw"},
-    };
+// `sidecars`: pairs of a directory and a file suffix.
+std::string Discovery::stubOnlyFiles(
+    std::initializer_list<std::pair<std::string, std::string_view>> sidecars) const {
     for (auto& [dir, suffix] : sidecars) {
         auto files = filesEnding(root_.path(dir), suffix);
         if (!files.empty())
             return "systemd-stub would pass " + escapeText(dir + "/" + files.front()) +
                    " to the kernel in an initrd of its own, which kexecd does not build";
     }
+    return "";
+}
+
+std::string Discovery::stubOnlyParts(const std::string& uki, const std::string& partitionWide,
+                                     bool hasDtb) const {
+    const std::string extra = uki + ".extra.d";
+    if (auto why = stubOnlyFiles({{extra, ".cred"}, {extra, ".raw"}}); !why.empty()) return why;
+    if (!partitionWide.empty()) return partitionWide;
     if (hasDtb && kEfiArch == "aa64")
         return "it carries a device tree (.dtb), which systemd-stub installs and kexec cannot "
                "hand over";
@@ -329,6 +331,9 @@ void Discovery::addBlsEntries(const DiscoveryOptions& opts, const std::string& m
 void Discovery::addUkis(const DiscoveryOptions& opts, const std::string& mount,
                         std::vector<Kernel>& out) {
     const std::string dir = mount + "/EFI/Linux";
+    // The partition's credentials and extensions, asked once for all its UKIs.
+    const std::string partitionWide = stubOnlyFiles(
+        {{mount + "/loader/credentials", ".cred"}, {mount + "/loader/extensions", ".raw"}});
     for (auto& name : filesEnding(root_.path(dir), ".efi")) {
         Kernel k;
         k.source = "uki";
@@ -372,9 +377,8 @@ void Discovery::addUkis(const DiscoveryOptions& opts, const std::string& mount,
             info.error = u.error;
         else if (!addonError.empty())
             info.error = addonError;
-        else if (auto why = stubOnlyParts(mount, dir + "/" + name, u.hasDtb || addOns.dtb);
-                 !why.empty())
-            info.error = why;
+        else
+            info.error = stubOnlyParts(dir + "/" + name, partitionWide, u.hasDtb || addOns.dtb);
         k.reason = entryProblem(opts, k, info, u.linux.size);
         k.bootable = k.reason.empty();
         out.push_back(std::move(k));

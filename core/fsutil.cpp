@@ -2,8 +2,10 @@
 
 #include <fcntl.h>
 #include <sys/random.h>
+#include <sys/sendfile.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -22,6 +24,19 @@ std::string Root::display(const std::filesystem::path& p) const {
 bool isDir(const std::filesystem::path& p) {
     struct stat st {};
     return ::stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+int copyRange(int out, int in, uint64_t offset, uint64_t len) {
+    auto off = static_cast<off_t>(offset);
+    while (len > 0) {
+        ssize_t n =
+            ::sendfile(out, in, &off, static_cast<size_t>(std::min<uint64_t>(len, 1 << 30)));
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return -errno;
+        if (n == 0) return -ENODATA;
+        len -= static_cast<uint64_t>(n);
+    }
+    return 0;
 }
 
 bool preadFull(int fd, void* buf, size_t len, uint64_t offset, size_t* got) {

@@ -67,6 +67,11 @@ bool isDir(const std::filesystem::path& p);
 // across EINTR and short reads. False with errno set on a read error.
 bool preadFull(int fd, void* buf, size_t len, uint64_t offset, size_t* got);
 
+// Copies `len` bytes of `in` from `offset` to `out` (at its position) with
+// sendfile, across EINTR and short copies. 0, -errno on an error, or
+// -ENODATA when `in` ended first.
+int copyRange(int out, int in, uint64_t offset, uint64_t len);
+
 std::string errnoText(int err);
 
 }  // namespace kexecd

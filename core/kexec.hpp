@@ -69,8 +69,6 @@ class KexecSyscalls {
 constexpr int64_t kMaxImageBytes = 0x7fffffff - 1;
 constexpr int64_t kMaxInitrdBytes = 0x7fffffff - 1;
 
-std::unique_ptr<KexecSyscalls> makeLinuxSyscalls();
-
 constexpr unsigned long kKexecFileUnload = 0x1;
 constexpr unsigned long kKexecFileNoInitramfs = 0x4;
 

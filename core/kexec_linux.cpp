@@ -1,6 +1,5 @@
 #include <fcntl.h>
 #include <sys/mman.h>
-#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -106,20 +105,13 @@ UniqueFd copyToMemfd(std::vector<OpenPart>& parts, const std::vector<FilePart>& 
     for (size_t i = 0; i < parts.size(); ++i) {
         // Exactly the size checked before: a file growing while it is
         // copied cannot grow the copy.
-        auto off = static_cast<off_t>(parts[i].offset);
-        auto left = static_cast<int64_t>(parts[i].size);
-        while (left > 0) {
-            ssize_t n = ::sendfile(mem.get(), parts[i].fd.get(), &off,
-                                   static_cast<size_t>(std::min<int64_t>(left, 1 << 30)));
-            if (n < 0 && errno == EINTR) continue;
-            if (n < 0)
-                throw Error(ErrorCode::KexecFailed, "cannot copy " + names[i].describe() +
-                                                        " into memory: " + errnoText(errno));
-            if (n == 0)
-                throw Error(ErrorCode::KexecFailed,
-                            names[i].describe() + " shrank while it was read; try again");
-            left -= n;
-        }
+        int rc = copyRange(mem.get(), parts[i].fd.get(), parts[i].offset, parts[i].size);
+        if (rc == -ENODATA)
+            throw Error(ErrorCode::KexecFailed,
+                        names[i].describe() + " shrank while it was read; try again");
+        if (rc < 0)
+            throw Error(ErrorCode::KexecFailed,
+                        "cannot copy " + names[i].describe() + " into memory: " + errnoText(-rc));
     }
     sealForGood(mem.get());
     return mem;

@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <spawn.h>
-#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -63,11 +62,9 @@ class LoadFiles {
         files_[fd] = path;
         struct stat st {};
         if (::fstat(fd, &st) < 0) fail("cannot read what is to be loaded");
-        off_t off = 0;
-        while (off < st.st_size) {
-            ssize_t n = ::sendfile(out.get(), fd, &off, static_cast<size_t>(st.st_size - off));
-            if (n < 0 && errno == EINTR) continue;
-            if (n <= 0) fail("cannot copy what is to be loaded into " + path);
+        if (int rc = copyRange(out.get(), fd, 0, static_cast<uint64_t>(st.st_size)); rc < 0) {
+            errno = -rc;
+            fail("cannot copy what is to be loaded into " + path);
         }
     }
     const std::map<int, std::string>& files() const { return files_; }
@@ -134,10 +131,6 @@ class LinuxSyscalls final : public KexecSyscalls {
 
 std::unique_ptr<KexecSyscalls> makeLinuxSyscalls(const KexecToolOptions& opt) {
     return std::make_unique<LinuxSyscalls>(opt);
-}
-
-std::unique_ptr<KexecSyscalls> makeLinuxSyscalls() {
-    return makeLinuxSyscalls(KexecToolOptions{});
 }
 
 std::vector<std::string> replaceFdPaths(const std::vector<std::string>& args,
