@@ -1,3 +1,4 @@
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <nlohmann/json.hpp>
@@ -15,6 +16,15 @@ template <typename T>
 T get(const std::map<std::string, sdbus::Variant>& p, const char* key) {
     auto it = p.find(key);
     return it == p.end() ? T{} : it->second.get<T>();
+}
+
+// Boot Loader Specification Type #2: a UKI's name ends in ".efi" (on FAT,
+// in any case).
+bool isUki(const std::string& path) {
+    if (path.size() < 4) return false;
+    std::string ext = path.substr(path.size() - 4);
+    for (auto& ch : ext) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    return ext == ".efi";
 }
 
 }  // namespace
@@ -85,7 +95,8 @@ int verbStatus(Client& c, const Args& args) {
                     origin == "simulated" ? " (simulated)" : "");
         row("Kernel", kernel);
         for (size_t i = 0; i < initrds.size(); ++i) row(i ? "" : "Initrd", initrds[i]);
-        if (initrds.empty()) row("Initrd", "(none)");
+        // A UKI's initrds are its own sections (and its add-ons').
+        if (initrds.empty()) row("Initrd", isUki(kernel) ? "(the UKI's sections)" : "(none)");
         row("Cmdline", cmdline);
         if (!stagedBy.empty() || stagedAt) {
             std::string by = stagedBy.empty() ? "(unknown)" : stagedBy;

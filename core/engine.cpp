@@ -204,6 +204,18 @@ std::vector<std::string> Engine::filesOf(const Kernel& k) {
     return files;
 }
 
+uint64_t Engine::loadedBytes(const Kernel& k, const std::vector<StagedFile>& files) {
+    auto sizeOf = [&files](const std::string& path) -> uint64_t {
+        for (auto& f : files)
+            if (f.path == path) return static_cast<uint64_t>(f.id.size);
+        return 0;
+    };
+    uint64_t n = k.kernelSection ? k.kernelSection->size : sizeOf(k.image);
+    for (auto& i : k.initrds) n += sizeOf(i);
+    for (auto& sec : k.initrdSections) n += sec.size;
+    return n;
+}
+
 bool Engine::filesChanged(const Staged& s) const {
     return std::any_of(s.files.begin(), s.files.end(), [this](const StagedFile& f) {
         return statFileId(root_.path(f.path)) != f.id;
@@ -234,6 +246,7 @@ std::string Engine::stageLocked(const Kernel& k, const std::string& cmdline, boo
         if (!id) throw Error(ErrorCode::NotFound, p + " disappeared while staging; try again");
         s.files.push_back({p, *id});
     }
+    s.bytes = loadedBytes(k, s.files);
     for (auto& p : k.initrds) req.initrds.push_back(root_.path(p));
     for (auto& sec : k.initrdSections)
         req.initrds.push_back(
@@ -471,7 +484,9 @@ void Engine::publishLocked() {
         s.stagedOrigin = staged_->simulated ? "simulated" : "kexecd";
         s.stagedBy = staged_->stagedBy;
         s.stagedAtUsec = staged_->stagedAtUsec;
-        for (auto& f : staged_->files) s.stagedBytes += static_cast<uint64_t>(f.id.size);
+        s.stagedBytes = staged_->bytes;
+        if (!s.stagedBytes)
+            for (auto& f : staged_->files) s.stagedBytes += static_cast<uint64_t>(f.id.size);
     } else if (foreign_) {
         s.stagedOrigin = "foreign";
     }

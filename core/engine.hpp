@@ -137,6 +137,8 @@ class Engine {
     bool filesChanged(const Staged& s) const;
     bool filesChanged(const Staged& s, const Kernel& now) const;
     static std::vector<std::string> filesOf(const Kernel& k);
+    // Staged::bytes of k, from the sizes of its files as staged.
+    static uint64_t loadedBytes(const Kernel& k, const std::vector<StagedFile>& files);
     void publishLocked();
     void loadStateLocked();
     void writeRebootFlag() const;

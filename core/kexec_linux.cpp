@@ -227,7 +227,8 @@ void LinuxKexec::load(const LoadRequest& req) {
 
     int rc = sys_.kexecFileLoad(kernel.get(), initrd.get(), req.cmdline, flags);
     if (rc == 0) return;
-    if (rc != -ENOSYS && req.kernel.whole()) fail(-rc, "kexec_file_load failed");
+    if (rc != -ENOSYS && req.kernel.whole())
+        fail(-rc, "kexec_file_load of " + req.kernel.path.string() + " failed");
     if (rc != -ENOSYS)
         fail(-rc, "kexec_file_load of the kernel inside " + req.kernel.path.string() + " failed",
              // A UKI is signed as a whole, for the firmware; kexec_file_load

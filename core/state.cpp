@@ -25,7 +25,8 @@ std::string stateToJson(const Staged& s) {
               {"kernel", s.kernel},       {"initrds", s.initrds},
               {"cmdline", s.cmdline},     {"custom", s.custom},
               {"simulated", s.simulated}, {"files", files},
-              {"staged_by", s.stagedBy},  {"staged_at_usec", s.stagedAtUsec}};
+              {"staged_by", s.stagedBy},  {"staged_at_usec", s.stagedAtUsec},
+              {"bytes", s.bytes}};
     return j.dump(2) + "\n";
 }
 
@@ -59,6 +60,7 @@ Staged stateFromJson(const std::string& text) {
                                       i64(f.at("mtime_ns"))}});
         if (j.contains("staged_by")) s.stagedBy = j.at("staged_by").get<std::string>();
         if (j.contains("staged_at_usec")) s.stagedAtUsec = i64(j.at("staged_at_usec"));
+        if (j.contains("bytes")) s.bytes = u64(j.at("bytes"));
         return s;
     } catch (const json::exception& e) {
         throw Error(ErrorCode::Failed, std::string("malformed state: ") + e.what());

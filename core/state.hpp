@@ -30,6 +30,10 @@ struct Staged {
     // *Timestamp properties): "" and 0 in records of older versions.
     std::string stagedBy;
     int64_t stagedAtUsec = 0;
+    // What the kernel holds for the next boot: the kernel and initrds as
+    // loaded (of a UKI its sections, not the whole file). 0 in records of
+    // older versions: then the files' sizes.
+    uint64_t bytes = 0;
     bool operator==(const Staged&) const = default;
 };
 

@@ -254,6 +254,11 @@ class UkiTest(KexecdTestCase):
         listed = json.loads(self.kexecctl('--json=short', 'list').stdout)
         self.assertEqual((listed[1]['source'], listed[1]['entry'], listed[1]['staged']),
                          ('uki', self.UKI, True))
+        # Its initrd is a section; the memory held is the sections', not the file's.
+        p = self.kexecctl('status')
+        self.assert_exit(p, 0)
+        self.assertRegex(p.stdout, r"\n\s+Initrd: \(the UKI's sections\)\n")
+        self.assertEqual(self.get('StagedBytes'), len(kernel) + len('UKI-INITRD'))
 
         # Removed: the /boot file of that version again.
         os.unlink(self.root + self.UKI)

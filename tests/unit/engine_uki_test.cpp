@@ -67,6 +67,10 @@ TEST_F(EngineUkiTest, NewestUkiIsStagedFromItsSections) {
     Status s = e->status();
     EXPECT_EQ(s.stagedVersion, kNewer);
     EXPECT_EQ(s.stagedKernel, kUkiPath);
+    // What the kernel holds: the sections, not the stub and the rest of the file.
+    EXPECT_EQ(s.stagedBytes, fixture::bzImage(kNewer).size() + std::string("UCODE-BLOB").size() +
+                                 ("INITRD-OF-" + kNewer).size());
+    EXPECT_LT(s.stagedBytes, fs::file_size(efi));
 }
 
 TEST_F(EngineUkiTest, ChangedUkiIsStagedAgain) {

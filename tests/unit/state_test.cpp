@@ -27,6 +27,7 @@ Staged sample() {
         {"/boot/vmlinuz-6.12.12+deb12-amd64", {2049, 1234567, 9876543, 1732512345123456789LL}},
         {"/boot/intel-ucode.img", {2049, 42, 100, 1}},
         {"/boot/initrd.img-6.12.12+deb12-amd64", {0xffffffffffffffffULL, 7, 0, -5}}};
+    s.bytes = 9876643;
     return s;
 }
 
@@ -49,6 +50,15 @@ TEST(StateJson, FieldsMatter) {
     b.custom = false;
     EXPECT_NE(stateToJson(a), stateToJson(b));
     EXPECT_EQ(stateFromJson(stateToJson(b)).custom, false);
+}
+
+TEST(StateJson, RecordsOfOlderVersionsHaveNoBytes) {
+    const char* old = R"({"format":1,"version":"6.1.0-13-amd64","kernel":"","initrds":[],)"
+                      R"("cmdline":"","custom":false,"simulated":true,"files":[]})";
+    EXPECT_EQ(stateFromJson(old).bytes, 0u);
+    std::string negative = stateToJson(sample());
+    negative.replace(negative.find("9876643"), 7, "-1");
+    EXPECT_THROW(stateFromJson(negative), Error);
 }
 
 TEST(StateJson, MalformedThrowsFailed) {
