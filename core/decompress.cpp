@@ -1,5 +1,6 @@
 #include "decompress.hpp"
 
+#include <dlfcn.h>
 #include <unistd.h>
 #include <zlib.h>
 #include <zstd.h>
@@ -8,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 #include <memory>
+#include <mutex>
 #include <vector>
 
 #include "bytes.hpp"
@@ -81,10 +83,48 @@ class Output {
     const std::function<bool(std::string_view)>& sink_;
 };
 
+// zlib is loaded on first use, as libcurl is (daemon/curl_transport.cpp):
+// only gzip'd kernels (arm64) need it, and a daemon that never sees one
+// should not map it (libzstd is mapped anyway: libsystemd links it).
+struct ZlibApi {
+    decltype(&::inflateInit2_) init2 = nullptr;
+    decltype(&::inflate) inflateFn = nullptr;
+    decltype(&::inflateEnd) end = nullptr;
+};
+
+// The functions, or nullptr with *why set; loaded once.
+const ZlibApi* zlib(std::string* why) {
+    static std::once_flag once;
+    static ZlibApi api;
+    static std::string failure;
+    std::call_once(once, [] {
+        void* lib = dlopen("libz.so.1", RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
+        if (!lib) {
+            failure = std::string("a gzip-compressed kernel needs zlib, which cannot be loaded (") +
+                      dlerror() + "): install it (Debian: zlib1g, Fedora: zlib)";
+            return;
+        }
+        api.init2 = reinterpret_cast<decltype(api.init2)>(dlsym(lib, "inflateInit2_"));
+        api.inflateFn = reinterpret_cast<decltype(api.inflateFn)>(dlsym(lib, "inflate"));
+        api.end = reinterpret_cast<decltype(api.end)>(dlsym(lib, "inflateEnd"));
+        if (!api.init2 || !api.inflateFn || !api.end)
+            failure = "libz.so.1 lacks inflateInit2_, inflate or inflateEnd";
+    });
+    if (!failure.empty()) {
+        *why = failure;
+        return nullptr;
+    }
+    return &api;
+}
+
 std::string gunzip(Input& in, Output& out) {
+    std::string why;
+    const ZlibApi* z = zlib(&why);
+    if (!z) return why;
     z_stream zs{};
-    if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK) return "cannot initialise zlib";
-    std::unique_ptr<z_stream, int (*)(z_stream*)> guard(&zs, inflateEnd);
+    if (z->init2(&zs, 16 + MAX_WBITS, ZLIB_VERSION, static_cast<int>(sizeof(z_stream))) != Z_OK)
+        return "cannot initialise zlib";
+    std::unique_ptr<z_stream, int (*)(z_stream*)> guard(&zs, z->end);
     std::vector<unsigned char> buf(kChunk);
     std::string error;
     for (;;) {
@@ -97,7 +137,7 @@ std::string gunzip(Input& in, Output& out) {
         }
         zs.next_out = buf.data();
         zs.avail_out = static_cast<uInt>(buf.size());
-        int rc = inflate(&zs, Z_NO_FLUSH);
+        int rc = z->inflateFn(&zs, Z_NO_FLUSH);
         if (rc != Z_OK && rc != Z_STREAM_END && rc != Z_BUF_ERROR)
             return "corrupt compressed kernel";
         bool done = false;
