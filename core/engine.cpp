@@ -1,5 +1,6 @@
 #include "engine.hpp"
 
+#include <sys/stat.h>
 #include <sys/utsname.h>
 
 #include <algorithm>
@@ -216,6 +217,23 @@ uint64_t Engine::loadedBytes(const Kernel& k, const std::vector<StagedFile>& fil
     return n;
 }
 
+std::string Engine::unmountedDir(const Staged& s) const {
+    for (auto& f : s.files) {
+        if (statFileId(root_.path(f.path))) continue;
+        // The nearest directory still there: on another file system than the
+        // file was, the file system that held it is no longer mounted there.
+        for (auto dir = std::filesystem::path(f.path).parent_path();; dir = dir.parent_path()) {
+            struct stat st {};
+            if (::stat(root_.path(dir.string()).c_str(), &st) == 0) {
+                if (static_cast<uint64_t>(st.st_dev) != f.id.dev) return dir.string();
+                break;
+            }
+            if (dir == dir.root_path() || dir.empty()) break;
+        }
+    }
+    return "";
+}
+
 bool Engine::filesChanged(const Staged& s) const {
     return std::any_of(s.files.begin(), s.files.end(), [this](const StagedFile& f) {
         return statFileId(root_.path(f.path)) != f.id;
@@ -429,6 +447,14 @@ std::string Engine::verifyStaged() {
     if (!staged_)
         return foreign_ ? "a kernel loaded by another tool is staged; not checked"
                         : "nothing staged";
+    // On the way down the partition holding the staged files (an ESP at
+    // /boot/efi, a separate /boot) may be unmounted before this runs: its
+    // files are then out of sight, not gone, and a cold boot would still
+    // find them. The kernel was checked when staged and is loaded: keep it.
+    if (auto dir = unmountedDir(*staged_); !dir.empty())
+        return "staged kernel " + staged_->version + " kept: " + dir +
+               " is not mounted any more (unmounted by the shutdown), its files cannot be "
+               "checked";
     const Kernel* cur = nullptr;
     const Kernel* unbootable = nullptr;
     for (auto& c : kernels)

@@ -135,6 +135,9 @@ class Engine {
     // Whether a file of `s` is not the one staged any more; with `now` (the
     // same kernel as scanned now) also whether it reads other files.
     bool filesChanged(const Staged& s) const;
+    // The directory where a missing file of `s` was, when what is there now
+    // is another file system (its own unmounted); "" when none is.
+    std::string unmountedDir(const Staged& s) const;
     bool filesChanged(const Staged& s, const Kernel& now) const;
     static std::vector<std::string> filesOf(const Kernel& k);
     // Staged::bytes of k, from the sizes of its files as staged.

@@ -127,6 +127,33 @@ TEST_F(EngineUkiTest, UkiThatCannotBeBootedAsStagedIsUnstagedBeforeTheKexec) {
     EXPECT_EQ(e->status().stagedKernel, "/boot/vmlinuz-" + kNew);
 }
 
+TEST_F(EngineUkiTest, UkiOnAnEspUnmountedByTheShutdownIsKept) {
+    // kexecd-verify runs on the way down, where the ESP (here /efi) may be
+    // unmounted already: the UKI is out of sight, not gone, and must not be
+    // swapped for the newest kernel left in /boot. An unmounted partition is
+    // told apart from a deleted file by the device: the file's was the
+    // ESP's, the directory there now is on the root file system.
+    auto e = engine();
+    e->start();
+    ASSERT_EQ(e->status().stagedKernel, kUkiPath);
+    Staged st = *state();
+    for (auto& f : st.files) f.id.dev += 1;  // as if on a file system of its own
+    saveState(stateFile(), st);
+    fs::remove_all(host("/efi/EFI"));
+    std::string r = engine()->verifyStaged();
+    EXPECT_EQ(r, "staged kernel " + kNewer +
+                     " kept: /efi is not mounted any more (unmounted by the shutdown), its files "
+                     "cannot be checked");
+    EXPECT_EQ(loads_.size(), 1u);
+    EXPECT_EQ(state()->kernel, kUkiPath);
+
+    // Deleted from a partition still mounted (same device): gone, and
+    // replaced as before.
+    st.files.front().id.dev -= 1;
+    saveState(stateFile(), st);
+    EXPECT_THAT(engine()->verifyStaged(), HasSubstr("is gone; staged " + kNew + " instead"));
+}
+
 // The real load path: what the kernel gets behind the fds is the sections'
 // bytes, in sealed memfds.
 class UkiLoadTest : public ::testing::Test {
