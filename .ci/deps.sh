@@ -15,7 +15,7 @@ pkgs=(
 [ "${1:-test}" = demo ] || pkgs+=(
   python3 python3-dbusmock python3-dbus python3-gi
   libxml2-utils libdbus-1-dev polkitd groff-base lintian rpm zsh fish
-  qemu-system-x86 mmdebstrap e2fsprogs debian-archive-keyring
+  qemu-system-x86 mmdebstrap e2fsprogs debian-archive-keyring ovmf fdisk dosfstools mtools
   clang-14 libclang-rt-14-dev llvm-14
   etcd-server openssl
 )

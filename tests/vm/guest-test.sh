@@ -21,61 +21,15 @@
 # Results go to the serial console and to /mnt/payload/results, one line each:
 #   KEXECD-VM: PASS N text | FAIL N text | INFO text | TIME key seconds | DONE
 # run-vm-test (on the host) reads them.
-set -u
-export LC_ALL=C.UTF-8 SYSTEMD_PAGER= PAGER=cat DEBIAN_FRONTEND=noninteractive
-
-P=/mnt/payload
-STATE=$P/state
-RESULTS=$P/results
-# BOOT_KVER NEW_KVER EXTRA_KVER EXTRA_PKG KEXECD_DEB_VERSION GRUB_CMDLINE_LINUX
-. "$P/kernels.env"
+# guest-lib.sh: output, state, helpers, and the start of every boot ($phase).
+. /mnt/payload/guest-lib.sh
 # ONESHOT_PARAM: on qemu's -append, not in grub.cfg ("typed at the boot menu")
-. "$P/vm.env"
+. "/mnt/payload/vm.env"
 # Added to GRUB_CMDLINE_LINUX by assertion 7; only grub.cfg's entries have it.
 GRUB_PARAM=kexecd.fromgrub=1
 GRUB_CFG=/boot/grub/grub.cfg
 EXTRA_DEB=$P/extra.deb
-TESTER=tester
-BUS=(org.kexecd1 /org/kexecd1 org.kexecd1.Manager)
 
-# --- output ----------------------------------------------------------------
-say() {
-    local line="KEXECD-VM: $*"
-    echo "$line"
-    echo "$line" >/dev/ttyS0
-    echo "$line" >>"$RESULTS"
-    sync "$RESULTS"
-}
-info() { say "INFO $*"; }
-pass() { say "PASS $1 ${*:2}"; }
-fail() { say "FAIL $1 ${*:2}"; }
-timing() { say "TIME $1 $2"; }
-now() { date +%s.%N; }
-elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
-
-state_get() { sed -n "s/^$1=//p" "$STATE" 2>/dev/null | tail -1; }
-state_set() { echo "$1=$2" >>"$STATE"; sync "$STATE"; }
-# This boot's number (1 = qemu's first), for the journal files.
-BOOTNO=$(state_get BOOTNO)
-BOOTNO=$((${BOOTNO:-0} + 1))
-state_set BOOTNO "$BOOTNO"
-
-# --- command lines -----------------------------------------------------------
-# One space between words, none at the ends.
-norm() { tr -s ' \t\n' '   ' | sed -e 's/^ //' -e 's/ $//'; }
-has_word() { [[ " $1 " == *" $2 "* ]]; }
-# $1 less the words $2... and every BOOT_IMAGE=.
-without() {
-    local w out=() skip
-    for w in $1; do
-        [[ $w == BOOT_IMAGE=* ]] && continue
-        for skip in "${@:2}"; do [[ $w == "$skip" ]] && continue 2; done
-        out+=("$w")
-    done
-    echo "${out[*]}"
-}
-proc_cmdline() { norm </proc/cmdline; }
-boot_id() { cat /proc/sys/kernel/random/boot_id; }
 # The arguments of grub.cfg's normal (not recovery) entry for kernel $1: what
 # GRUB would boot that kernel with.
 grub_args() {
@@ -84,68 +38,6 @@ grub_args() {
         if (a !~ /(^| )(single|recovery)( |$)/) { print a; exit } }' "$GRUB_CFG" 2>/dev/null
 }
 
-# --- D-Bus helpers -----------------------------------------------------------
-# A property's value without its type: s "x" -> x, b true -> true, as 2 "a" "b" -> 2 "a" "b".
-prop() { busctl get-property "${BUS[@]}" "$1" 2>/dev/null | sed -E 's/^[a-z]+ //; s/^"(.*)"$/\1/'; }
-# Poll until "prop NAME" equals WANT or the deadline (seconds) passes.
-wait_prop() {
-    local name=$1 want=$2 deadline=$(($(date +%s) + $3))
-    while :; do
-        [[ $(prop "$name") == "$want" ]] && return 0
-        (($(date +%s) >= deadline)) && return 1
-        sleep 0.2
-    done
-}
-summary() {
-    echo "StagedVersion='$(prop StagedVersion)' Loaded=$(prop Loaded) Origin='$(prop StagedOrigin)'" \
-        "kexec_loaded=$(cat /sys/kernel/kexec_loaded)"
-}
-# Calls a method as the unprivileged test user with dbus-send, which prints
-# the D-Bus error name ("Error org.freedesktop.DBus.Error.AccessDenied: ...").
-as_tester() { runuser -u "$TESTER" -- "$@"; }
-user_call() {
-    as_tester dbus-send --system --print-reply --reply-timeout=30000 --dest=org.kexecd1 \
-        /org/kexecd1 "org.kexecd1.Manager.$1" "${@:2}" 2>&1
-}
-# x86 boot protocol: hdr.type_of_loader at 0x210 of boot_params. QEMU's own
-# -kernel loader writes 0xb0, the kernel's kexec_file_load 0xd0 (0x0d << 4):
-# proof from inside the guest of who started this kernel.
-loader_type() { od -An -tx1 -j $((0x210)) -N1 /sys/kernel/boot_params/data 2>/dev/null | tr -d ' '; }
-
-# Runs a command, its output (stamped with the uptime) also to $P/NAME.log.
-logged() {
-    local name=$1 rc
-    shift
-    "$@" 2>&1 | while IFS= read -r l; do echo "$(cut -d' ' -f1 /proc/uptime) $l"; done | tee "$P/$name.log"
-    rc=${PIPESTATUS[0]}
-    sync
-    return "$rc"
-}
-# This boot's journal so far; at the start of the next boot the previous
-# one's again, with its shutdown (persistent journal).
-dump_journal() {
-    journalctl -b -o short-monotonic --no-pager >"$P/journal-boot$BOOTNO.txt" 2>&1
-    journalctl -b -u kexecd -u kexecd-verify -o short-monotonic --no-pager >"$P/kexecd-boot$BOOTNO.txt" 2>&1
-    sync
-}
-dump_previous_journal() {
-    local n=$((BOOTNO - 1))
-    ((n >= 1)) || return 0
-    journalctl -b -1 -o short-monotonic --no-pager >"$P/journal-boot$n.txt" 2>&1
-    journalctl -b -1 -u kexecd -u kexecd-verify -o short-monotonic --no-pager >"$P/kexecd-boot$n.txt" 2>&1
-    sync
-}
-finish() {
-    dump_journal
-    say "DONE"
-    sync
-    systemctl poweroff --no-block
-    exit 0
-}
-
-# --- assertions -----------------------------------------------------------------
-
-# 1. The daemon, started by systemd at boot or by D-Bus activation, staged the
 #    newest kernel without anyone asking.
 assert_1() {
     local t0 active
@@ -211,8 +103,7 @@ assert_2() {
         pass 2 "booted $NEW_KVER by kexec (type_of_loader 0x$(state_get BOOT1_LOADER) -> 0x$loader)," \
             "cmdline '$c2' = boot 1's less BOOT_IMAGE= and $ONESHOT_PARAM, boot id $(state_get BOOT1_ID) -> $(cat /proc/sys/kernel/random/boot_id)"
     else
-        local w
-        for w in "${why[@]}"; do fail 2 "$w"; done
+        fail_each 2
     fi
 }
 
@@ -354,30 +245,6 @@ assert_5() {
 
 # --- issue 6: what a cold reboot would boot, or step aside ---------------------
 
-# Runs CMD to reboot into phase NEXT; only returns (after a FAIL N) when the
-# machine did not go down.
-reboot_into() {
-    local next=$1 n=$2 out rc
-    shift 2
-    state_set BOOT_ID_BEFORE "$(boot_id)"
-    state_set PHASE "$next"
-    dump_journal
-    info "boot $BOOTNO done; $* now"
-    state_set REBOOT_CMD "'$*' (its exit status not recorded: the shutdown came first)"
-    out=$("$@" 2>&1)
-    rc=$?
-    # Said by the next boot: once the shutdown has begun, this may not get out.
-    state_set REBOOT_CMD "'$*' exited $rc${out:+: $(tr '\n' ' ' <<<"$out")}"
-    # Even after a failure the machine may be going down (a client that
-    # lost its daemon to the shutdown): wait a little before saying so.
-    if ((rc == 0)); then sleep 180; else sleep 60; fi
-    state_set PHASE "$next-not-rebooted"
-    fail "$n" "'$*' exited $rc${out:+ ($(tr '\n' ' ' <<<"$out"))}, and the system is still up $( ((rc == 0)) && echo 180 || echo 60) s later"
-    return 1
-}
-# Seconds since the wall-clock time kept in state key $1 (the guest's clock
-# comes from qemu's RTC at every boot, kexec or not: good to a second).
-phase_time() { elapsed "$(state_get "$1")" "$(now)"; }
 # Evidence that this boot came through the firmware: qemu's -kernel again,
 # not the kernel kexecd had staged. Sets why[] (the caller's) on a failure.
 check_cold_boot() {
@@ -390,18 +257,6 @@ check_cold_boot() {
     if has_word "$staged_cmdline" "$GRUB_PARAM" && has_word "$(proc_cmdline)" "$GRUB_PARAM"; then
         why+=("/proc/cmdline has $GRUB_PARAM, which only the staged command line had")
     fi
-}
-# The last journal line of boot $1 (0 this one, -1 the previous) with text
-# $2, waiting up to $3 seconds for it; extra arguments go to journalctl.
-journal_line() {
-    local b=$1 text=$2 deadline=$(($(date +%s) + $3)) line
-    shift 3
-    while :; do
-        line=$(journalctl -b "$b" -o cat --no-pager "$@" 2>/dev/null | grep -F -- "$text" | tail -1)
-        [[ -n $line ]] && { echo "$line"; return 0; }
-        (($(date +%s) >= deadline)) && return 1
-        sleep 0.5
-    done
 }
 
 # 6, first half (boot 1, booted with $ONESHOT_PARAM that grub.cfg does not
@@ -579,8 +434,7 @@ assert_7() {
     has_word "$c" "$ONESHOT_PARAM" && why+=("/proc/cmdline has $ONESHOT_PARAM")
     timing phase7 "$(phase_time P7_T0)"
     if ((${#why[@]})); then
-        local w
-        for w in "${why[@]}"; do fail 7 "$w"; done
+        fail_each 7
     elif [[ $(state_get P7_RESCAN) != ok ]]; then
         fail 7 "the kexec'd boot has $GRUB_PARAM only because the test staged again by hand after 'kexecctl rescan' left the old command line (above)"
     else
@@ -623,8 +477,7 @@ assert_8() {
         why+=("nothing staged again at this boot's start: $(summary)")
     timing phase8 "$(phase_time P8_T0)"
     if ((${#why[@]})); then
-        local w
-        for w in "${why[@]}"; do fail 8 "$w"; done
+        fail_each 8
     else
         pass 8 "/no-kexec-reboot + systemctl kexec: a firmware reboot (qemu's -kernel $BOOT_KVER, type_of_loader 0x$(loader_type)," \
             "no $GRUB_PARAM); boot $((BOOTNO - 1)) logged '$line'; $NEW_KVER staged again"
@@ -664,8 +517,7 @@ assert_9() {
     grub-editenv /boot/grub/grubenv unset next_entry
     timing phase9 "$(phase_time P9_T0)"
     if ((${#why[@]})); then
-        local w
-        for w in "${why[@]}"; do fail 9 "$w"; done
+        fail_each 9
     else
         pass 9 "grub-reboot + kexecctl reboot: a firmware reboot (qemu's -kernel $BOOT_KVER, type_of_loader 0x$(loader_type));" \
             "boot $((BOOTNO - 1)) logged '$line'"
@@ -683,32 +535,14 @@ assert_9() {
 UKI_PARAM=kexecd.fromuki=1
 UKI=/boot/EFI/Linux/kexecd-vm-$NEW_KVER.efi
 prepare_10() {
-    local stub=/usr/lib/systemd/boot/efi/linuxx64.efi.stub d ksize initrd_vma out
+    local out
     state_set P10_T0 "$(now)"
     state_set UKI_CMDLINE "root=/dev/vda ro $GRUB_CMDLINE_LINUX $UKI_PARAM"
-    d=$(mktemp -d)
-    printf '%s' "$(state_get UKI_CMDLINE)" >"$d/cmdline"
-    printf '%s' "$NEW_KVER" >"$d/uname"
-    # .initrd after .linux, on the next 16 MiB boundary: the stub maps the
-    # sections at these addresses.
-    ksize=$(stat -c %s "/boot/vmlinuz-$NEW_KVER")
-    initrd_vma=$(printf '0x%x' $(((0x2000000 + ksize + 0xffffff) & ~0xffffff)))
-    if ! out=$(objcopy \
-        --add-section .osrel=/etc/os-release --change-section-vma .osrel=0x20000 \
-        --add-section .cmdline="$d/cmdline" --change-section-vma .cmdline=0x30000 \
-        --add-section .uname="$d/uname" --change-section-vma .uname=0x40000 \
-        --add-section .linux="/boot/vmlinuz-$NEW_KVER" --change-section-vma .linux=0x2000000 \
-        --add-section .initrd="/boot/initrd.img-$NEW_KVER" --change-section-vma .initrd="$initrd_vma" \
-        "$stub" "$d/uki.efi" 2>&1); then
+    if ! out=$(build_uki "$UKI" "$NEW_KVER" "$(state_get UKI_CMDLINE)"); then
         fail 11 "not attempted: objcopy could not build the UKI: $out"
         fail 10 "not attempted: no UKI (above)"
         return 1
     fi
-    mkdir -p "${UKI%/*}"
-    # Appears whole (a rename), as kernel-install's copy does.
-    cp "$d/uki.efi" "$UKI.tmp" && mv "$UKI.tmp" "$UKI"
-    rm -rf "$d"
-    sync
     info "10/11: built $UKI ($(stat -c %s "$UKI") bytes) with .cmdline '$(state_get UKI_CMDLINE)'"
     if ! wait_prop StagedKernel "$UKI" 60 || ! wait_prop Loaded true 10; then
         fail 11 "the /boot watch did not stage $UKI within 60 s: $(summary) StagedKernel='$(prop StagedKernel)'"
@@ -747,8 +581,7 @@ assert_10_11() {
     [[ $(boot_id) != "$(state_get BOOT_ID_BEFORE)" ]] || why+=("same boot id")
     timing phase10 "$(phase_time P10_T0)"
     if ((${#why[@]})); then
-        local w
-        for w in "${why[@]}"; do fail 10 "$w"; done
+        fail_each 10
         fail 11 "not checked: the plain reboot did not kexec (10)"
         return
     fi
@@ -758,8 +591,7 @@ assert_10_11() {
     [[ $c == "$uki_cmdline" ]] || why+=("/proc/cmdline '$c' is not the UKI's .cmdline '$uki_cmdline'")
     has_word "$c" "$ONESHOT_PARAM" && why+=("/proc/cmdline has $ONESHOT_PARAM")
     if ((${#why[@]})); then
-        local w
-        for w in "${why[@]}"; do fail 11 "$w"; done
+        fail_each 11
     else
         pass 11 "a UKI built from $NEW_KVER (objcopy onto systemd-stub) appeared in /boot/EFI/Linux: staged from it," \
             "and the kexec'd kernel's /proc/cmdline is its .cmdline '$c'"
@@ -815,8 +647,7 @@ assert_12() {
     [[ $c == "$staged" && $c == "$(state_get UKI_CMDLINE)" ]] || why+=("/proc/cmdline '$c' is not the UKI's staged '$staged'")
     timing phase12 "$(phase_time P12_T0)"
     if ((${#why[@]})); then
-        local w
-        for w in "${why[@]}"; do fail 12 "$w"; done
+        fail_each 12
     else
         pass 12 "kexec_file_load blocked in kexecd.service: '$(state_get P12_JOURNAL)'; the daemon kept" \
             "CAP_SYS_BOOT alone; systemctl kexec booted the UKI's $NEW_KVER with '$c' (type_of_loader 0x$loader)"
@@ -824,23 +655,6 @@ assert_12() {
 }
 
 # --- phases ------------------------------------------------------------------------
-phase=$(state_get PHASE)
-info "boot: phase '${phase:-start}', kernel $(uname -r), uptime $(awk '{print $1}' /proc/uptime) s," \
-    "boot id $(cat /proc/sys/kernel/random/boot_id), type_of_loader 0x$(loader_type), boot $BOOTNO, kexecd $KEXECD_DEB_VERSION"
-dump_previous_journal
-[[ -z $(state_get REBOOT_CMD) ]] || info "boot $((BOOTNO - 1)) ended with $(state_get REBOOT_CMD)"
-# Not an assertion of its own: how kexecd.service ended at the last shutdown
-# (SIGKILL is assertion 5's own doing).
-if ((BOOTNO > 1)); then
-    stop_line=$(journalctl -b -1 -u kexecd.service -o cat --no-pager 2>/dev/null |
-        grep -E "terminate called|code=(killed|dumped)|lost the connection|Failed with result 'exit-code'" |
-        grep -v 'status=9/KILL' | paste -sd '|')
-    [[ -z $stop_line ]] || info "kexecd.service did not stop cleanly at boot $((BOOTNO - 1))'s shutdown: $stop_line"
-fi
-not_attempted() {
-    local n
-    for n in "$@"; do fail "$n" "not attempted: an earlier step failed (above)"; done
-}
 case ${phase:-start} in
 start)
     timing boot1-userspace "$(awk '{print $1}' /proc/uptime)"
