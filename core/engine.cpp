@@ -1,6 +1,5 @@
 #include "engine.hpp"
 
-#include <sys/stat.h>
 #include <sys/utsname.h>
 
 #include <algorithm>
@@ -223,9 +222,8 @@ std::string Engine::unmountedDir(const Staged& s) const {
         // The nearest directory still there: on another file system than the
         // file was, the file system that held it is no longer mounted there.
         for (auto dir = std::filesystem::path(f.path).parent_path();; dir = dir.parent_path()) {
-            struct stat st {};
-            if (::stat(root_.path(dir.string()).c_str(), &st) == 0) {
-                if (static_cast<uint64_t>(st.st_dev) != f.id.dev) return dir.string();
+            if (auto there = statFileId(root_.path(dir.string()))) {
+                if (there->dev != f.id.dev) return dir.string();
                 break;
             }
             if (dir == dir.root_path() || dir.empty()) break;
