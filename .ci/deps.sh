@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what a fresh Debian 12 machine lacks: `deps.sh demo` what the
 # build and the demo need, `deps.sh` (or `deps.sh test`) everything the
-# whole test suite needs too (system tests, packaging, the qemu guest, and
+# whole test suite needs too (system tests, packaging, the qemu guests, and
 # clang with libFuzzer and llvm-symbolizer for the fuzzers).
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
@@ -16,6 +16,7 @@ pkgs=(
   python3 python3-dbusmock python3-dbus python3-gi
   libxml2-utils libdbus-1-dev polkitd groff-base lintian rpm zsh fish
   qemu-system-x86 mmdebstrap e2fsprogs debian-archive-keyring ovmf fdisk dosfstools mtools
+  qemu-system-arm qemu-user-static binfmt-support arch-test
   clang-14 libclang-rt-14-dev llvm-14
   etcd-server openssl
 )

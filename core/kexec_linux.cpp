@@ -10,6 +10,7 @@
 #include "decompress.hpp"
 #include "error.hpp"
 #include "kexec.hpp"
+#include "log.hpp"
 #include "unique_fd.hpp"
 
 namespace kexecd {
@@ -168,6 +169,14 @@ KernelFd openKernel(const FilePart& kernel, KexecSyscalls* sys) {
     if (!writeError.empty()) throw Error(ErrorCode::KexecFailed, writeError);
     if (!error.empty()) throw Error(ErrorCode::NotBootable, kernel.describe() + ": " + error);
     sealForGood(mem.get());
+    // Said once per load, so the journal shows which image kexec got.
+    struct stat out {};
+    ::fstat(mem.get(), &out);
+    log::info("{}: {} image, decompressed into memory ({} bytes)", kernel.describe(),
+              c.zboot                       ? "EFI zboot"
+              : c.kind == Compression::Gzip ? "gzip"
+                                            : "zstd",
+              static_cast<uint64_t>(out.st_size));
     k.fd = std::move(mem);
     k.inMemory = true;
     return k;

@@ -11,6 +11,9 @@
 #include <algorithm>
 #include <cerrno>
 #include <climits>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -197,6 +200,38 @@ TEST_F(DecompressTest, KexecToolGetsTheDecompressedImage) {
             return 0;
         }));
     kexec.load({p, {}, "root=/dev/vda1"});
+}
+
+// Real Debian arm64 kernels: the Image a package ships, compressed here as
+// Ubuntu (gzip) and Fedora (EFI zboot, gzip or zstd payload) ship theirs,
+// comes back byte for byte. The Images (colon-separated paths) come from the
+// arm64 VM test's guest image: tests/vm/run-vm-arm64 runs this test alone;
+// the unit suite leaves it out (tests/unit/meson.build), as it has no
+// Image to give it.
+TEST_F(DecompressTest, RealArm64ImagesComeBackByteForByte) {
+    const char* env = std::getenv("KEXECD_REAL_ARM64_IMAGES");
+    ASSERT_TRUE(env && *env) << "KEXECD_REAL_ARM64_IMAGES names no arm64 Image: run it through "
+                                "tests/vm/run-vm-arm64";
+    std::stringstream paths(env);
+    for (std::string path; std::getline(paths, path, ':');) {
+        SCOPED_TRACE(path);
+        std::ifstream in(path, std::ios::binary);
+        ASSERT_TRUE(in) << "cannot read " << path;
+        const std::string img{std::istreambuf_iterator<char>(in), {}};
+        ASSERT_GT(img.size(), 4u << 20);
+        ASSERT_EQ(img.substr(0x38, 4), std::string("ARM\x64", 4)) << "not a plain arm64 Image";
+        for (auto [name, data] : std::vector<std::pair<std::string, std::string>>{
+                 {"vmlinuz.gz", fixture::gzip(img)},
+                 {"zboot-gzip.efi", fixture::efiZboot(img, "gzip")},
+                 {"zboot-zstd.efi", fixture::efiZboot(img, "zstd")}}) {
+            SCOPED_TRACE(name);
+            ASSERT_LT(data.size(), img.size());
+            KernelFd k = openKernel(put(name, data));
+            EXPECT_TRUE(k.inMemory);
+            EXPECT_TRUE(sealedForGood(k.fd.get()));
+            EXPECT_TRUE(readFd(k.fd.get()) == img) << "decompressed bytes differ";
+        }
+    }
 }
 
 }  // namespace

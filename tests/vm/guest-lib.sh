@@ -1,6 +1,6 @@
 #!/bin/bash
-# What both guest halves of the kexecd VM test share (guest-test.sh for the
-# BIOS guest, guest-secureboot.sh for the Secure Boot one): results on the
+# What the guest halves of the kexecd VM tests share (guest-test.sh for the
+# BIOS guest, guest-secureboot.sh for the Secure Boot one, guest-arm64.sh): results on the
 # console and the payload disk, the phase kept across boots, command lines,
 # kexecd's properties, journals, reboots. Sourced from /mnt/payload.
 set -u
@@ -13,12 +13,16 @@ RESULTS=$P/results
 . "$P/kernels.env"
 TESTER=tester
 BUS=(org.kexecd1 /org/kexecd1 org.kexecd1.Manager)
+# The serial console the host follows: the PC's first UART, the PL011 of
+# qemu's arm64 "virt" machine.
+CONSOLE=/dev/ttyS0
+[[ $(uname -m) == aarch64 ]] && CONSOLE=/dev/ttyAMA0
 
 # --- output ----------------------------------------------------------------
 say() {
     local line="KEXECD-VM: $*"
     echo "$line"
-    echo "$line" >/dev/ttyS0
+    echo "$line" >"$CONSOLE"
     echo "$line" >>"$RESULTS"
     sync "$RESULTS"
 }
@@ -75,6 +79,24 @@ as_tester() { runuser -u "$TESTER" -- "$@"; }
 user_call() {
     as_tester dbus-send --system --print-reply --reply-timeout=30000 --dest=org.kexecd1 \
         /org/kexecd1 "org.kexecd1.Manager.$1" "${@:2}" 2>&1
+}
+# Calls each method ($2..., dbus-send arguments in one string) as the
+# unprivileged user: FAIL $1 for each one polkit did not refuse; returns 1
+# if any.
+refused() {
+    local n=$1 m out args rc=0
+    shift
+    for m in "$@"; do
+        read -ra args <<<"$m"
+        out=$(user_call "${args[@]}")
+        if grep -qE 'Error org\.freedesktop\.DBus\.Error\.(AccessDenied|InteractiveAuthorizationRequired)' <<<"$out"; then
+            info "uid 1000 $m -> $(head -1 <<<"$out")"
+        else
+            rc=1
+            fail "$n" "uid 1000 $m was not refused: $(tr '\n' ' ' <<<"$out")"
+        fi
+    done
+    return "$rc"
 }
 # x86 boot protocol: hdr.type_of_loader at 0x210 of boot_params. QEMU's own
 # -kernel loader writes 0xb0, the kernel's kexec_file_load 0xd0 (0x0d << 4):

@@ -110,22 +110,13 @@ assert_2() {
 # 3. polkit (the real polkitd) refuses the unprivileged user every change and
 #    lets it read.
 assert_3() {
-    local ok=1 out before_v before_l m args
+    local ok=1 out before_v before_l
     before_v=$(prop StagedVersion) before_l=$(prop Loaded)
     id "$TESTER" >/dev/null 2>&1 || { fail 3 "no user $TESTER"; return; }
     state_set PHASE polkit  # a reboot from here on is a failure
-    for m in "StageNewest boolean:false" "Stage string: string: boolean:false" \
+    refused 3 "StageNewest boolean:false" "Stage string: string: boolean:false" \
         "Stage string:$BOOT_KVER string: boolean:false" "Unstage boolean:false" \
-        "Reboot boolean:false" "Rescan boolean:false" "Unstage boolean:true" "Reboot boolean:true"; do
-        read -ra args <<<"$m"
-        out=$(user_call "${args[@]}")
-        if grep -qE 'Error org\.freedesktop\.DBus\.Error\.(AccessDenied|InteractiveAuthorizationRequired)' <<<"$out"; then
-            info "uid 1000 $m -> $(head -1 <<<"$out")"
-        else
-            ok=0
-            fail 3 "uid 1000 $m was not refused: $(tr '\n' ' ' <<<"$out")"
-        fi
-    done
+        "Reboot boolean:false" "Rescan boolean:false" "Unstage boolean:true" "Reboot boolean:true" || ok=0
     # kexecctl maps a refusal to exit status 4.
     local rc
     as_tester kexecctl --no-ask-password unstage >/dev/null 2>&1
