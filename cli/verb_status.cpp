@@ -1,4 +1,3 @@
-#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <nlohmann/json.hpp>
@@ -16,15 +15,6 @@ template <typename T>
 T get(const std::map<std::string, sdbus::Variant>& p, const char* key) {
     auto it = p.find(key);
     return it == p.end() ? T{} : it->second.get<T>();
-}
-
-// Boot Loader Specification Type #2: a UKI's name ends in ".efi" (on FAT,
-// in any case).
-bool isUki(const std::string& path) {
-    if (path.size() < 4) return false;
-    std::string ext = path.substr(path.size() - 4);
-    for (auto& ch : ext) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    return ext == ".efi";
 }
 
 }  // namespace
@@ -96,7 +86,9 @@ int verbStatus(Client& c, const Args& args) {
         row("Kernel", kernel);
         for (size_t i = 0; i < initrds.size(); ++i) row(i ? "" : "Initrd", initrds[i]);
         // A UKI's initrds are its own sections (and its add-ons').
-        if (initrds.empty()) row("Initrd", isUki(kernel) ? "(the UKI's sections)" : "(none)");
+        if (initrds.empty())
+            row("Initrd",
+                kexecd::hasSuffixNoCase(kernel, ".efi") ? "(the UKI's sections)" : "(none)");
         row("Cmdline", cmdline);
         if (!stagedBy.empty() || stagedAt) {
             std::string by = stagedBy.empty() ? "(unknown)" : stagedBy;

@@ -1,6 +1,5 @@
 #include "decompress.hpp"
 
-#include <dlfcn.h>
 #include <unistd.h>
 #include <zlib.h>
 #include <zstd.h>
@@ -9,10 +8,10 @@
 #include <cerrno>
 #include <cstring>
 #include <memory>
-#include <mutex>
 #include <vector>
 
 #include "bytes.hpp"
+#include "dynlib.hpp"
 #include "fsutil.hpp"
 
 namespace kexecd {
@@ -83,38 +82,27 @@ class Output {
     const std::function<bool(std::string_view)>& sink_;
 };
 
-// zlib is loaded on first use, as libcurl is (daemon/curl_transport.cpp):
-// only gzip'd kernels (arm64) need it, and a daemon that never sees one
-// should not map it (libzstd is mapped anyway: libsystemd links it).
+// zlib is loaded on first use (dynlib.hpp): only gzip'd kernels (arm64)
+// need it (libzstd is mapped anyway: libsystemd links it).
 struct ZlibApi {
     decltype(&::inflateInit2_) init2 = nullptr;
     decltype(&::inflate) inflateFn = nullptr;
     decltype(&::inflateEnd) end = nullptr;
 };
 
-// The functions, or nullptr with *why set; loaded once.
+// The functions, or nullptr with *why set.
 const ZlibApi* zlib(std::string* why) {
-    static std::once_flag once;
+    static DynLib lib("libz.so.1");
     static ZlibApi api;
-    static std::string failure;
-    std::call_once(once, [] {
-        void* lib = dlopen("libz.so.1", RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
-        if (!lib) {
-            failure = std::string("a gzip-compressed kernel needs zlib, which cannot be loaded (") +
-                      dlerror() + "): install it (Debian: zlib1g, Fedora: zlib)";
-            return;
-        }
-        api.init2 = reinterpret_cast<decltype(api.init2)>(dlsym(lib, "inflateInit2_"));
-        api.inflateFn = reinterpret_cast<decltype(api.inflateFn)>(dlsym(lib, "inflate"));
-        api.end = reinterpret_cast<decltype(api.end)>(dlsym(lib, "inflateEnd"));
-        if (!api.init2 || !api.inflateFn || !api.end)
-            failure = "libz.so.1 lacks inflateInit2_, inflate or inflateEnd";
+    const std::string& error = lib.load([](DynLib& l) {
+        l.sym("inflateInit2_", &api.init2);
+        l.sym("inflate", &api.inflateFn);
+        l.sym("inflateEnd", &api.end);
     });
-    if (!failure.empty()) {
-        *why = failure;
-        return nullptr;
-    }
-    return &api;
+    if (error.empty()) return &api;
+    *why = "a gzip-compressed kernel needs zlib: " + error +
+           "; install it (Debian: zlib1g, Fedora: zlib)";
+    return nullptr;
 }
 
 std::string gunzip(Input& in, Output& out) {

@@ -36,14 +36,6 @@ constexpr std::string_view kEfiArch = "aa64";
 constexpr std::string_view kEfiArch = "";
 #endif
 
-bool hasSuffix(std::string_view name, std::string_view suffix) {
-    if (name.size() <= suffix.size()) return false;
-    auto tail = name.substr(name.size() - suffix.size());
-    return std::equal(tail.begin(), tail.end(), suffix.begin(), [](char a, char b) {
-        return std::tolower(static_cast<unsigned char>(a)) == b;
-    });
-}
-
 // Regular files (symlinks followed) in `dir` whose names end in `suffix`
 // (case-insensitive: the ESP is FAT), sorted; dot files left out.
 std::vector<std::string> filesEnding(const std::filesystem::path& dir, std::string_view suffix) {
@@ -52,7 +44,7 @@ std::vector<std::string> filesEnding(const std::filesystem::path& dir, std::stri
     for (auto it = std::filesystem::directory_iterator(dir, ec);
          !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
         std::string n = it->path().filename().string();
-        if (n[0] == '.' || !hasSuffix(n, suffix)) continue;
+        if (n[0] == '.' || !hasSuffixNoCase(n, suffix)) continue;
         struct stat st {};
         if (::stat(it->path().c_str(), &st) == 0 && S_ISREG(st.st_mode)) names.push_back(n);
     }

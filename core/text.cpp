@@ -1,5 +1,7 @@
 #include "text.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <cstdint>
 
 namespace kexecd {
@@ -82,6 +84,14 @@ bool colorsWanted(bool isTty, const char* noColor, const char* systemdColors, co
     if (noColor) return false;
     if (term && std::string_view(term) == "dumb") return false;
     return isTty;
+}
+
+bool hasSuffixNoCase(std::string_view name, std::string_view suffix) {
+    if (name.size() <= suffix.size()) return false;
+    auto tail = name.substr(name.size() - suffix.size());
+    return std::equal(tail.begin(), tail.end(), suffix.begin(), [](char a, char b) {
+        return std::tolower(static_cast<unsigned char>(a)) == b;
+    });
 }
 
 }  // namespace kexecd

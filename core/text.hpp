@@ -22,6 +22,10 @@ inline bool isValidUtf8(std::string_view s) {
 // such bytes.
 std::string escapeText(std::string_view s);
 
+// Whether `name` ends in `suffix` (given in lower case) in any case, longer
+// than it: file names on a FAT ESP ("x.EFI" is a UKI).
+bool hasSuffixNoCase(std::string_view name, std::string_view suffix);
+
 // Colours only on a terminal, as systemd's tools decide (kexecctl's output,
 // the daemon's lines on stderr). NO_COLOR (any value) turns them off;
 // SYSTEMD_COLORS=0/false/no/off turns them off, any other value (1, true,

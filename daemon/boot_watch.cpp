@@ -25,14 +25,20 @@ BootWatch::~BootWatch() {
     stop();
 }
 
-void BootWatch::start() {
+void BootWatch::arm() {
     inotify_.reset(::inotify_init1(IN_CLOEXEC | IN_NONBLOCK));
     wake_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
     if (!inotify_ || !wake_) {
         log::error("cannot watch /boot: {}", std::strerror(errno));
+        inotify_.reset();
         return;
     }
     addWatches();
+}
+
+void BootWatch::start() {
+    if (!inotify_) arm();
+    if (!inotify_ || thread_.joinable()) return;
     thread_ = std::thread([this] { run(); });
 }
 

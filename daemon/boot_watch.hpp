@@ -22,6 +22,11 @@ class BootWatch {
               std::function<std::vector<std::filesystem::path>()> moreDirs, unsigned settleMs,
               std::function<void()> onSettled);
     ~BootWatch();
+    // Adds the watches: what changes from now on is queued in the kernel
+    // and handled once start() runs, so that a change made while the
+    // daemon's first scan and staging run is not lost.
+    void arm();
+    // Arms (if arm() was not called) and handles changes on a thread.
     void start();
     void stop();
 

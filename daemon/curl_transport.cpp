@@ -1,11 +1,10 @@
 #include "curl_transport.hpp"
 
 #include <curl/curl.h>
-#include <dlfcn.h>
 
 #include <memory>
-#include <mutex>
 
+#include "dynlib.hpp"
 #include "error.hpp"
 
 namespace kexecd {
@@ -33,48 +32,26 @@ struct CurlApi {
     decltype(&curl_slist_free_all) slist_free_all;
 };
 
-template <typename F>
-void resolve(void* lib, const char* name, F* out) {
-    *out = reinterpret_cast<F>(dlsym(lib, name));
-    if (!*out)
-        throw Error(ErrorCode::Failed,
-                    std::string("[Fleet] needs libcurl, but ") + kLibcurl + " has no " + name);
-}
-
-CurlApi load() {
-    void* lib = dlopen(kLibcurl, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
-    if (!lib)
-        throw Error(ErrorCode::Failed,
-                    std::string("[Fleet] Coordinator= needs libcurl, which cannot be loaded (") +
-                        dlerror() + "): install it (Debian: libcurl4, Fedora: libcurl)");
-    CurlApi api{};
-    resolve(lib, "curl_global_init", &api.global_init);
-    resolve(lib, "curl_easy_init", &api.easy_init);
-    resolve(lib, "curl_easy_cleanup", &api.easy_cleanup);
-    resolve(lib, "curl_easy_setopt", &api.easy_setopt);
-    resolve(lib, "curl_easy_perform", &api.easy_perform);
-    resolve(lib, "curl_easy_getinfo", &api.easy_getinfo);
-    resolve(lib, "curl_easy_strerror", &api.easy_strerror);
-    resolve(lib, "curl_slist_append", &api.slist_append);
-    resolve(lib, "curl_slist_free_all", &api.slist_free_all);
-    if (api.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-        throw Error(ErrorCode::Failed, "[Fleet] libcurl failed to initialise");
-    return api;
-}
-
-// Loaded once; a failure is remembered and thrown again to every caller.
+// Loaded once (dynlib.hpp); a failure is thrown again to every caller.
 const CurlApi& curl() {
-    static std::once_flag once;
-    static CurlApi api;
-    static std::exception_ptr failure;
-    std::call_once(once, [] {
-        try {
-            api = load();
-        } catch (...) {
-            failure = std::current_exception();
-        }
+    static DynLib lib(kLibcurl);
+    static CurlApi api{};
+    const std::string& error = lib.load([](DynLib& l) {
+        l.sym("curl_global_init", &api.global_init);
+        l.sym("curl_easy_init", &api.easy_init);
+        l.sym("curl_easy_cleanup", &api.easy_cleanup);
+        l.sym("curl_easy_setopt", &api.easy_setopt);
+        l.sym("curl_easy_perform", &api.easy_perform);
+        l.sym("curl_easy_getinfo", &api.easy_getinfo);
+        l.sym("curl_easy_strerror", &api.easy_strerror);
+        l.sym("curl_slist_append", &api.slist_append);
+        l.sym("curl_slist_free_all", &api.slist_free_all);
+        if (api.global_init && api.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+            l.fail("libcurl failed to initialise");
     });
-    if (failure) std::rethrow_exception(failure);
+    if (!error.empty())
+        throw Error(ErrorCode::Failed, "[Fleet] Coordinator= needs libcurl: " + error +
+                                           "; install it (Debian: libcurl4, Fedora: libcurl)");
     return api;
 }
 

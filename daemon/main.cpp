@@ -247,7 +247,6 @@ int serve(const Options& opt, const Root& root, const Config& config, KexecBacke
         *conn, engine, power,
         startBootRecord(root, times.firmwareTimestampUsec, times.loaderTimestampUsec), &fleet);
     conn->requestName(kBusName);
-    if (auto problem = engine.start()) log::warn("automatic staging: {}", *problem);
 
     // The boot loader's configuration too: update-grub and grubby change the
     // command line a cold boot gets (CmdlineSource=); and the ESP's entries.
@@ -269,6 +268,12 @@ int serve(const Options& opt, const Root& root, const Config& config, KexecBacke
         // back to the system, not into glibc's free lists.
         ::malloc_trim(0);
     });
+    // Watching before the first scan: a kernel installed, or a UKI put on
+    // the ESP, while it stages (seconds, for a large image) is seen after
+    // it, not missed until the next change (found by the Secure Boot VM
+    // guest).
+    watch.arm();
+    if (auto problem = engine.start()) log::warn("automatic staging: {}", *problem);
     watch.start();
 
     // After a reboot that took a [Fleet] slot: give it back once systemd

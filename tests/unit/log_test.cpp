@@ -89,5 +89,14 @@ TEST(ColorsWanted, FollowsSystemdsEnvironment) {
     EXPECT_TRUE(colorsWanted(true, nullptr, "", "xterm"));  // empty: unset
 }
 
+TEST(HasSuffixNoCase, AnyCaseOfTheSuffixLongerThanIt) {
+    EXPECT_TRUE(hasSuffixNoCase("/efi/EFI/Linux/x.EFI", ".efi"));
+    EXPECT_TRUE(hasSuffixNoCase("x.efi", ".efi"));
+    EXPECT_TRUE(hasSuffixNoCase("A.Addon.Efi", ".addon.efi"));
+    EXPECT_FALSE(hasSuffixNoCase(".efi", ".efi"));  // a name, not the suffix alone
+    EXPECT_FALSE(hasSuffixNoCase("vmlinuz-6.12", ".efi"));
+    EXPECT_FALSE(hasSuffixNoCase("efi", ".efi"));
+}
+
 }  // namespace
 }  // namespace kexecd::log

@@ -76,14 +76,11 @@ assert_18() {
 
 # 17, second half (boot 2): systemctl kexec booted the staged kernel.
 assert_17() {
-    local why=() c1 c2
-    [[ $(uname -r) == "$NEW_KVER" ]] || why+=("running $(uname -r), not $NEW_KVER")
-    [[ $(boot_id) != "$(state_get BOOT_ID_BEFORE)" ]] || why+=("same boot id")
-    c1=$(without "$(norm <"$P/cmdline-boot1")") c2=$(proc_cmdline)
-    [[ $c1 == "$c2" ]] || why+=("/proc/cmdline '$c2', expected boot 1's less BOOT_IMAGE=: '$c1'")
+    local why=() cmdline_now
+    check_kexec_boot "$NEW_KVER" "$P/cmdline-boot1"
     timing a64-phase17 "$(phase_time P17_T0)"
     conclude 17 "staged through the fallback ('$(state_get P17_LINE)'; kexecd.service: cap_sys_boot alone," \
-        "exposure $(state_get P17_SCORE)); systemctl kexec booted $NEW_KVER (new boot id); cmdline '$c2'"
+        "exposure $(state_get P17_SCORE)); systemctl kexec booted $NEW_KVER (new boot id); cmdline '$cmdline_now'"
 }
 
 # 19, first half (boot 2): $NEW_KVER's Image, gzip'd, is its only image:
@@ -118,11 +115,8 @@ prepare_19() {
 
 # 19, second half (boot 3).
 assert_19() {
-    local why=() c
-    c=$(proc_cmdline)
-    [[ $(uname -r) == "$NEW_KVER" ]] || why+=("running $(uname -r), not $NEW_KVER")
-    [[ $(boot_id) != "$(state_get BOOT_ID_BEFORE)" ]] || why+=("same boot id")
-    [[ $c == "$(without "$(norm <"$P/cmdline-boot1")")" ]] || why+=("/proc/cmdline '$c', expected boot 1's less BOOT_IMAGE=")
+    local why=() cmdline_now
+    check_kexec_boot "$NEW_KVER" "$P/cmdline-boot1"
     timing a64-phase19 "$(phase_time P19_T0)"
     conclude 19 "a gzip'd $NEW_KVER as its only image: '$(state_get P19_LINE)', loaded by kexec -l" \
         "in a transient unit, booted by systemctl kexec (new boot id)"

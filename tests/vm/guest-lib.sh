@@ -185,6 +185,19 @@ build_uki() {
     return "$rc"
 }
 
+# What a boot that came by kexec into kernel $1 must show, after a boot
+# whose /proc/cmdline is saved in file $2: that kernel, a new boot id, and
+# the same command line less BOOT_IMAGE=. Appends to why[] (the caller's);
+# sets $cmdline_now.
+check_kexec_boot() {
+    local before
+    [[ $(uname -r) == "$1" ]] || why+=("running $(uname -r), not $1")
+    [[ $(boot_id) != "$(state_get BOOT_ID_BEFORE)" ]] || why+=("same boot id")
+    before=$(without "$(norm <"$2")") cmdline_now=$(proc_cmdline)
+    [[ $before == "$cmdline_now" ]] ||
+        why+=("/proc/cmdline '$cmdline_now', expected $2's less BOOT_IMAGE=: '$before'")
+}
+
 # Runs CMD to reboot into phase NEXT; only returns (after a FAIL N) when the
 # machine did not go down.
 reboot_into() {
