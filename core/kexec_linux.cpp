@@ -151,6 +151,7 @@ KernelFd openKernel(const FilePart& kernel, KexecSyscalls* sys) {
 
     UniqueFd mem = sealableMemfd("kexecd-kernel", "kernel", sys);
     std::string writeError;
+    uint64_t written = 0;
     std::string error = decompressKernel(
         k.fd.get(), c, kMaxDecompressedKernel,
         std::chrono::steady_clock::now() + kDecompressTimeout, [&](std::string_view chunk) {
@@ -163,6 +164,7 @@ KernelFd openKernel(const FilePart& kernel, KexecSyscalls* sys) {
                     return false;
                 }
                 chunk.remove_prefix(static_cast<size_t>(w));
+                written += static_cast<uint64_t>(w);
             }
             return true;
         });
@@ -170,13 +172,11 @@ KernelFd openKernel(const FilePart& kernel, KexecSyscalls* sys) {
     if (!error.empty()) throw Error(ErrorCode::NotBootable, kernel.describe() + ": " + error);
     sealForGood(mem.get());
     // Said once per load, so the journal shows which image kexec got.
-    struct stat out {};
-    ::fstat(mem.get(), &out);
     log::info("{}: {} image, decompressed into memory ({} bytes)", kernel.describe(),
               c.zboot                       ? "EFI zboot"
               : c.kind == Compression::Gzip ? "gzip"
                                             : "zstd",
-              static_cast<uint64_t>(out.st_size));
+              written);
     k.fd = std::move(mem);
     k.inMemory = true;
     return k;

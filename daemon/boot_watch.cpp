@@ -26,6 +26,7 @@ BootWatch::~BootWatch() {
 }
 
 void BootWatch::arm() {
+    armed_ = true;
     inotify_.reset(::inotify_init1(IN_CLOEXEC | IN_NONBLOCK));
     wake_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
     if (!inotify_ || !wake_) {
@@ -37,7 +38,7 @@ void BootWatch::arm() {
 }
 
 void BootWatch::start() {
-    if (!inotify_) arm();
+    if (!armed_) arm();
     if (!inotify_ || thread_.joinable()) return;
     thread_ = std::thread([this] { run(); });
 }

@@ -38,6 +38,7 @@ class BootWatch {
     std::function<std::vector<std::filesystem::path>()> moreDirs_;
     std::vector<std::filesystem::path> warned_;  // once per directory
     unsigned settleMs_;
+    bool armed_ = false;  // arm() ran, whether or not it could watch
     std::function<void()> onSettled_;
     UniqueFd inotify_, wake_;
     std::thread thread_;

@@ -212,6 +212,44 @@ get_image() {
     t_image=$(since "$t0")
 }
 
+# --- in an image builder's customize hook -----------------------------------
+# What every guest root needs, under root $1 with serial console $2 (ttyS0,
+# ttyAMA0): host name, the root disk in fstab, the unprivileged user
+# "tester", a persistent journal (boot 2 sees boot 1), nothing that holds the
+# dpkg lock or writes the console while the test runs, and the test driver.
+# in_root (the builder's) runs a command in the root.
+guest_setup() {
+    local root=$1 console=$2 u
+    echo kexecd-vm >"$root/etc/hostname"
+    printf '127.0.0.1 localhost\n127.0.1.1 kexecd-vm\n' >"$root/etc/hosts"
+    echo '/dev/vda / ext4 rw,errors=remount-ro 0 1' >"$root/etc/fstab"
+    in_root useradd --create-home --uid 1000 --user-group --shell /bin/bash tester
+    mkdir -p "$root/mnt/payload" "$root/var/log/journal"
+    for u in apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer fstrim.timer \
+        "serial-getty@$console.service" getty@tty1.service; do
+        ln -sf /dev/null "$root/etc/systemd/system/$u"
+    done
+    # The test driver: runs the test script from the payload disk (/dev/vdb)
+    # at every boot; the script keeps its phase in a state file there.
+    cat >"$root/etc/systemd/system/kexecd-vm-test.service" <<'UNIT'
+[Unit]
+Description=kexecd VM test driver (tests/vm, script on /dev/vdb)
+Wants=dev-vdb.device
+After=dev-vdb.device multi-user.target
+
+[Service]
+Type=simple
+ExecStart=/bin/sh -c 'mountpoint -q /mnt/payload || mount /dev/vdb /mnt/payload; exec /bin/bash /mnt/payload/guest-test.sh'
+StandardOutput=journal
+StandardError=journal
+
+[Install]
+WantedBy=multi-user.target
+UNIT
+    ln -sf /etc/systemd/system/kexecd-vm-test.service \
+        "$root/etc/systemd/system/multi-user.target.wants/kexecd-vm-test.service"
+}
+
 # --- the guests ----------------------------------------------------------------------------
 # The payload disk $1.img of a guest: its test script $2 (run at every boot
 # as guest-test.sh), guest-lib.sh, the kernel versions and the third kernel
